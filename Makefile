@@ -1,0 +1,89 @@
+# iommufd for Linux 6.1 LTS: the rig.
+#
+#   make run     build the patched kernel, boot it on emulated VT-d, demo
+#   make check   every test; last line "N passed, N failed"
+#
+# Everything else is for working on the series; `make help` lists it.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ifdef BASE
+export BASE
+endif
+MODE ?= scalable
+CMD ?= /bin/sh -c 'cat /proc/cmdline; ls /sys/kernel/iommu_groups'
+VARIANT ?= guest
+
+.PHONY: help deps fetch prepare link refresh status config build build-debug \
+	initramfs kunit static vm vm-tests run check clean distclean
+
+help:
+	@echo "make run              build, boot on emulated VT-d (MODE=$(MODE)), demo"
+	@echo "make check            config audit, build, static checks, KUnit, VM tests"
+	@echo "make deps             install what is missing (Debian + bookworm-backports)"
+	@echo "make prepare          build/linux = base + patches/ + links to new files"
+	@echo "make refresh          tree edits and commits -> patches/, new files -> repo"
+	@echo "make status           what the tree holds that the repo does not (exit 1)"
+	@echo "make build            incremental kernel build (VARIANT=guest|debug)"
+	@echo "make kunit            KUnit suites (UML)"
+	@echo "make static           checkpatch --strict, W=1 and sparse on the series"
+	@echo "make vm MODE=m CMD=c  boot and run a command (MODE=legacy|scalable|flts)"
+	@echo "make vm-tests MODE=m  the VM tests in one mode"
+	@echo "BASE=<version>        try another Debian linux-source-6.1 version"
+
+deps:
+	@rig/deps.sh
+
+fetch: deps
+	@rig/fetch.sh
+
+prepare: deps
+	@rig/prepare.sh
+
+link:
+	@rig/link.sh
+
+refresh:
+	@rig/refresh.sh
+
+status:
+	@rig/status.sh
+
+config:
+	@rig/config.sh $(VARIANT)
+
+build: deps
+	@rig/build.sh $(VARIANT)
+
+build-debug: deps
+	@rig/build.sh debug
+
+initramfs:
+	@rig/initramfs.sh
+
+kunit: deps
+	@rig/kunit.sh
+
+static:
+	@rig/static.sh
+
+vm: build
+	@rig/vm.sh --mode $(MODE) -- $(CMD)
+
+vm-tests: build
+	@rig/vm-tests.sh $(MODE)
+
+run: deps
+	@rig/build.sh guest >/dev/null
+	@rig/vm.sh --quiet-kernel --mode $(MODE) -- /rig/demo
+
+check: deps
+	@rig/check.sh
+
+clean:
+	rm -rf build/obj build/kunit build/logs build/results.txt build/initramfs*
+
+distclean:
+	@rig/status.sh --quiet || { echo "the tree holds uncaptured work: make refresh first"; exit 1; }
+	rm -rf build

@@ -1,0 +1,18 @@
+#!/bin/bash
+# Incremental build of the patched kernel for a config variant.
+#   rig/build.sh [guest|debug]   -> build/obj/<variant>/arch/x86/boot/bzImage
+# Links new files of the series into the tree first, so an edit in the repo
+# is picked up directly. Uses ccache.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+variant=${1:-guest}
+[ $# -gt 0 ] && shift
+[ -d "$TREE/.git" ] || "$RIG/prepare.sh"
+"$RIG/link.sh"
+"$RIG/config.sh" "$variant"
+o=$OBJ/$variant
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export KBUILD_BUILD_TIMESTAMP=${KBUILD_BUILD_TIMESTAMP:-"2026-01-01"}
+export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=rig
+make -s -C "$TREE" O="$o" CC="ccache gcc" -j"$NPROC" bzImage "$@"
+echo "$o/arch/x86/boot/bzImage"

@@ -1,0 +1,79 @@
+#!/bin/bash
+# make check: every test of the series, one line each, then a summary whose
+# last line is "N passed, N failed". Exit status 1 on any failure.
+#   config audit -> build -> static (checkpatch, W=1, sparse) -> KUnit ->
+#   VM tests in the three intel-iommu modes
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+MODES=${MODES:-legacy scalable flts}
+mkdir -p "$LOGS"
+rm -f "$RESULTS"
+start=$(date +%s)
+step() { echo; echo "=== $* ($(($(date +%s) - start)) s)"; }
+
+step "tree"
+if [ ! -d "$TREE/.git" ] || [ "$(cat "$TREE/.git/rig-patches-stamp" 2>/dev/null)" != "$(patches_stamp)" ]; then
+	if "$RIG/prepare.sh" >"$LOGS/prepare.log" 2>&1; then
+		result PASS tree/prepare
+	else
+		result FAIL tree/prepare "see build/logs/prepare.log"
+		tail -n 20 "$LOGS/prepare.log"
+	fi
+else
+	result PASS tree/prepare "up to date"
+fi
+
+step "config audit"
+for v in guest debug; do
+	if "$RIG/config.sh" "$v" >"$LOGS/config-$v.log" 2>&1; then
+		result PASS "config/audit-$v"
+	else
+		result FAIL "config/audit-$v" "see build/logs/config-$v.log"
+		cat "$LOGS/config-$v.log"
+	fi
+done
+
+step "build"
+built=0
+if "$RIG/build.sh" guest >"$LOGS/build-guest.log" 2>&1; then
+	result PASS build/guest
+	built=1
+else
+	result FAIL build/guest "see build/logs/build-guest.log"
+	tail -n 30 "$LOGS/build-guest.log"
+fi
+
+step "KUnit"
+if [ -x "$RIG/kunit.sh" ]; then
+	"$RIG/kunit.sh"
+else
+	result FAIL kunit/missing "rig/kunit.sh not found"
+fi
+
+step "static checks"
+"$RIG/static.sh"
+
+step "VM tests"
+for m in $MODES; do
+	if [ $built = 1 ]; then
+		"$RIG/vm-tests.sh" "$m"
+	else
+		result FAIL "vm/$m/boot" "no kernel"
+	fi
+done
+
+step "summary"
+pass=$(grep -c '^PASS ' "$RESULTS")
+fail=$(grep -c '^FAIL ' "$RESULTS")
+skip=$(grep -c '^SKIP ' "$RESULTS")
+if [ "$fail" -gt 0 ]; then
+	echo "failed:"
+	grep '^FAIL ' "$RESULTS" | sed 's/^FAIL /  /'
+fi
+if [ "$skip" -gt 0 ]; then
+	echo "skipped ($skip, not counted as passed):"
+	grep '^SKIP ' "$RESULTS" | sed 's/^SKIP /  /'
+fi
+echo "time: $(($(date +%s) - start)) s; results: build/results.txt"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,53 @@
+#!/bin/bash
+# Generate (when its inputs changed) and audit the kernel config for a
+# variant: build/obj/<variant>/.config from tinyconfig + fragments.
+#   rig/config.sh guest|debug
+# The audit fails when an option a fragment asks for did not survive
+# olddefconfig (unknown symbol, unmet dependency, wrong value).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+variant=${1:-guest}
+case $variant in
+guest) frags=("$RIG/config/guest.config") ;;
+debug) frags=("$RIG/config/guest.config" "$RIG/config/debug.config") ;;
+*) die "unknown config variant $variant" ;;
+esac
+o=$OBJ/$variant
+mkdir -p "$o"
+
+stamp=$(cat "${frags[@]}" "$TREE/.git/rig-patches-stamp" 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ ! -f "$o/.config" ] || [ "$(cat "$o/.rig-config-stamp" 2>/dev/null)" != "$stamp" ]; then
+	tmp=$BUILD/.config-$variant
+	rm -rf "$tmp"; mkdir -p "$tmp"
+	make -s -C "$TREE" O="$tmp" tinyconfig >/dev/null
+	(cd "$tmp" && "$TREE/scripts/kconfig/merge_config.sh" -m -O "$tmp" "$tmp/.config" "${frags[@]}" >/dev/null)
+	make -s -C "$TREE" O="$tmp" olddefconfig >/dev/null
+	if ! cmp -s "$tmp/.config" "$o/.config"; then
+		cp "$tmp/.config" "$o/.config"
+	fi
+	rm -rf "$tmp"
+	echo "$stamp" > "$o/.rig-config-stamp"
+fi
+
+# Audit.
+bad=0
+for f in "${frags[@]}"; do
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=*)
+			sym=${line%%=*}
+			got=$(grep -E "^$sym=" "$o/.config" || echo "# $sym is not set")
+			if [ "$got" != "$line" ]; then
+				echo "config: $(basename "$f"): wanted '$line', got '$got'" >&2
+				bad=1
+			fi ;;
+		"# CONFIG_"*" is not set")
+			sym=${line#\# }; sym=${sym%% *}
+			if grep -qE "^$sym=" "$o/.config"; then
+				echo "config: $(basename "$f"): wanted $sym unset, got '$(grep -E "^$sym=" "$o/.config")'" >&2
+				bad=1
+			fi ;;
+		esac
+	done < "$f"
+done
+exit $bad

@@ -1,0 +1,71 @@
+#!/bin/bash
+# Install everything the rig needs from Debian's archive. Idempotent: when all
+# packages are present at acceptable versions it does nothing and exits 0.
+#
+#   rig/deps.sh          install what is missing
+#   rig/deps.sh --check  exit 1 when something is missing, install nothing
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=base.lock
+. "$here/base.lock"
+
+pkgs=(build-essential bc bison flex libelf-dev libssl-dev cpio busybox-static
+      ccache dwarves sparse coccinelle python3 perl git xz-utils rsync kmod
+      pciutils file gzip)
+backports_pkgs=(qemu-system-x86)
+qemu_min=10.0
+
+missing() {
+	local p
+	for p in "${pkgs[@]}" "${backports_pkgs[@]}"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+			grep -q '^install ok installed' || echo "$p"
+	done
+	if ! dpkg-query -W -f='${Version}\n' "linux-source-${BASE_SERIES}" 2>/dev/null |
+		grep -qx "$BASE_VERSION"; then
+		echo "linux-source-${BASE_SERIES}=${BASE_VERSION}"
+	fi
+	if command -v qemu-system-x86_64 >/dev/null; then
+		local v
+		v=$(qemu-system-x86_64 --version | sed -n 's/^QEMU emulator version \([0-9.]*\).*/\1/p')
+		if ! dpkg --compare-versions "$v" ge "$qemu_min"; then
+			echo "qemu-system-x86>=$qemu_min"
+		fi
+	fi
+}
+
+todo=$(missing | sort -u)
+if [ -z "$todo" ]; then
+	exit 0
+fi
+if [ "${1:-}" = --check ]; then
+	echo "missing: $(echo "$todo" | tr '\n' ' ')" >&2
+	exit 1
+fi
+echo "deps: installing: $(echo "$todo" | tr '\n' ' ')"
+
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+
+# bookworm-backports only; never another release (that would upgrade libc).
+if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	$sudo tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+fi
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}" \
+	"linux-source-${BASE_SERIES}=${BASE_VERSION}"
+$sudo apt-get install -y -qq --no-install-recommends -t bookworm-backports \
+	"${backports_pkgs[@]}"
+
+left=$(missing)
+if [ -n "$left" ]; then
+	echo "deps: still missing after install: $left" >&2
+	exit 1
+fi

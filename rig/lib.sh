@@ -1,0 +1,61 @@
+# Common definitions for the rig scripts. Sourced, not executed.
+# shellcheck shell=bash
+
+RIG=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$RIG/.." && pwd)
+BUILD=${BUILD:-$REPO/build}
+TREE=$BUILD/linux		# the kernel tree: a git repo, base + patches + new files
+OBJ=$BUILD/obj			# out-of-tree kernel objects, one dir per config
+LOGS=$BUILD/logs		# console logs of failing VM runs, step logs
+RESULTS=${RESULTS:-$BUILD/results.txt}
+NPROC=$(nproc)
+
+# shellcheck source=base.lock
+. "$RIG/base.lock"
+
+# Subject of the commit(s) in the tree that hold the symlinks to new files.
+NEWFILES_SUBJECT="rig: new files of the series"
+
+# Paths at the repo root that belong to the rig, not to the kernel tree.
+RIG_PATHS='^(rig|patches|\.ci|build|Makefile|README\.md|\.gitignore|\.gitattributes)(/|$)'
+
+die() { echo "rig: $*" >&2; exit 1; }
+note() { echo "rig: $*" >&2; }
+
+# New files of the series: every repo file outside the rig paths.
+new_files() {
+	git -C "$REPO" ls-files --cached --others --exclude-standard |
+		grep -Ev "$RIG_PATHS" | sort
+}
+
+# Patches in series order (comments and blank lines skipped).
+series() {
+	[ -f "$REPO/patches/series" ] || return 0
+	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$REPO/patches/series"
+}
+
+# Checksum of everything that defines the tree: base version, series, patches.
+patches_stamp() {
+	{
+		echo "$BASE_VERSION"
+		series | while read -r p; do
+			echo "$p"; cat "$REPO/patches/$p"
+		done
+	} | sha256sum | cut -d' ' -f1
+}
+
+tgit() { git -C "$TREE" "$@"; }
+
+# Commits of the tree after base that carry patches (not the new-file links).
+patch_commits() {
+	tgit log --reverse --format='%H %s' base..HEAD |
+		grep -v " $NEWFILES_SUBJECT\$" | cut -d' ' -f1
+}
+
+# Result recording for make check: one line per test.
+result() {	# result PASS|FAIL|SKIP name [detail]
+	local r=$1 n=$2; shift 2
+	mkdir -p "$(dirname "$RESULTS")"
+	printf '%s %s%s\n' "$r" "$n" "${*:+ # $*}" >> "$RESULTS"
+	printf '%-4s %s%s\n' "$r" "$n" "${*:+ ($*)}"
+}
