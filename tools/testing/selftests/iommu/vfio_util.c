@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers of the VFIO/IOMMU selftests, see vfio_util.h.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+
+#include <linux/vfio.h>
+
+#include "edu.h"
+#include "vfio_util.h"
+
+#define PCI_DEVICES	"/sys/bus/pci/devices"
+#define PCI_DRIVERS	"/sys/bus/pci/drivers"
+
+int sysfs_write(const char *path, const char *val)
+{
+	size_t len = strlen(val);
+	ssize_t ret;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, val, len);
+	if (ret < 0)
+		ret = -errno;
+	else if ((size_t)ret != len)
+		ret = -EIO;
+	else
+		ret = 0;
+	close(fd);
+	return ret;
+}
+
+int sysfs_read(const char *path, char *buf, size_t size)
+{
+	ssize_t ret;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = read(fd, buf, size - 1);
+	if (ret < 0) {
+		ret = -errno;
+		buf[0] = '\0';
+	} else {
+		buf[ret] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		ret = 0;
+	}
+	close(fd);
+	return ret;
+}
+
+int pci_attr_write(const char *bdf, const char *attr, const char *val)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/%s", bdf, attr);
+	return sysfs_write(path, val);
+}
+
+int pci_attr_read(const char *bdf, const char *attr, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/%s", bdf, attr);
+	return sysfs_read(path, buf, size);
+}
+
+int pci_driver(const char *bdf, char *buf, size_t size)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *name;
+	ssize_t len;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver", bdf);
+	len = readlink(path, link, sizeof(link) - 1);
+	if (len < 0)
+		return errno == ENOENT ? 0 : -errno;
+	link[len] = '\0';
+	name = strrchr(link, '/');
+	snprintf(buf, size, "%s", name ? name + 1 : link);
+	return 0;
+}
+
+bool pci_has_driver(const char *bdf, const char *driver)
+{
+	char name[64];
+
+	if (pci_driver(bdf, name, sizeof(name)))
+		return false;
+	return !strcmp(name, driver);
+}
+
+int pci_set_override(const char *bdf, const char *driver)
+{
+	/* A lone newline clears driver_override. */
+	return pci_attr_write(bdf, "driver_override", driver ?: "\n");
+}
+
+int pci_bind(const char *bdf, const char *driver)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	ret = pci_set_override(bdf, driver);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), PCI_DRIVERS "/%s/bind", driver);
+	return sysfs_write(path, bdf);
+}
+
+int pci_unbind(const char *bdf)
+{
+	char path[PATH_MAX], name[64];
+	int ret;
+
+	ret = pci_driver(bdf, name, sizeof(name));
+	if (ret || !name[0])
+		return ret;
+	snprintf(path, sizeof(path), PCI_DRIVERS "/%s/unbind", name);
+	return sysfs_write(path, bdf);
+}
+
+int pci_release(const char *bdf)
+{
+	int ret = pci_unbind(bdf);
+	int ret2 = pci_set_override(bdf, NULL);
+
+	return ret ?: ret2;
+}
+
+int pci_ids(const char *bdf, uint16_t *vendor, uint16_t *device)
+{
+	char buf[32];
+	int ret;
+
+	ret = pci_attr_read(bdf, "vendor", buf, sizeof(buf));
+	if (ret)
+		return ret;
+	*vendor = strtoul(buf, NULL, 0);
+	ret = pci_attr_read(bdf, "device", buf, sizeof(buf));
+	if (ret)
+		return ret;
+	*device = strtoul(buf, NULL, 0);
+	return 0;
+}
+
+bool pci_is_edu(const char *bdf)
+{
+	uint16_t vendor, device;
+
+	if (pci_ids(bdf, &vendor, &device))
+		return false;
+	return vendor == EDU_VENDOR_ID && device == EDU_DEVICE_ID;
+}
+
+int pci_parent(const char *bdf, char *parent)
+{
+	char path[PATH_MAX], real[PATH_MAX], *slash;
+	const char *name;
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s", bdf);
+	if (!realpath(path, real))
+		return -errno;
+	slash = strrchr(real, '/');
+	if (!slash)
+		return -ENODEV;
+	*slash = '\0';
+	slash = strrchr(real, '/');
+	name = slash ? slash + 1 : real;
+	/* The parent of a device on a root bus is "pciDDDD:BB". */
+	if (!strncmp(name, "pci", 3) || strlen(name) >= PCI_BDF_SIZE)
+		return -ENODEV;
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s", name);
+	if (access(path, F_OK))
+		return -ENODEV;
+	strcpy(parent, name);
+	return 0;
+}
+
+int pci_iommu_group(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *name;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", bdf);
+	len = readlink(path, link, sizeof(link) - 1);
+	if (len < 0)
+		return -errno;
+	link[len] = '\0';
+	name = strrchr(link, '/');
+	return atoi(name ? name + 1 : link);
+}
+
+static int bdf_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int iommu_group_devices(int group, char bdfs[][PCI_BDF_SIZE], int max)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/devices",
+		 group);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.' || strlen(d->d_name) >= PCI_BDF_SIZE)
+			continue;
+		if (n < max)
+			strcpy(bdfs[n], d->d_name);
+		n++;
+	}
+	closedir(dir);
+	if (n > max)
+		return -E2BIG;
+	qsort(bdfs, n, PCI_BDF_SIZE, bdf_cmp);
+	return n;
+}
+
+/* Call @match for every edu device in address order until it returns 0. */
+static int edu_for_each(int (*match)(const char *bdf, void *arg), void *arg)
+{
+	struct dirent **list;
+	int i, n, ret = -ENODEV;
+
+	n = scandir(PCI_DEVICES, &list, NULL, alphasort);
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < n; i++) {
+		if (ret && list[i]->d_name[0] != '.' &&
+		    strlen(list[i]->d_name) < PCI_BDF_SIZE &&
+		    pci_is_edu(list[i]->d_name))
+			ret = match(list[i]->d_name, arg);
+		free(list[i]);
+	}
+	free(list);
+	return ret ? -ENODEV : 0;
+}
+
+static bool env_bdf(const char *name, char *bdf)
+{
+	const char *val = getenv(name);
+
+	if (!val || !val[0] || strlen(val) >= PCI_BDF_SIZE)
+		return false;
+	strcpy(bdf, val);
+	return true;
+}
+
+static int match_single(const char *bdf, void *arg)
+{
+	char members[IOMMU_GROUP_MAX_DEVS][PCI_BDF_SIZE];
+	int group = pci_iommu_group(bdf);
+
+	if (group < 0 ||
+	    iommu_group_devices(group, members, IOMMU_GROUP_MAX_DEVS) != 1)
+		return -ENODEV;
+	strcpy(arg, bdf);
+	return 0;
+}
+
+int edu_find_single(char *bdf)
+{
+	if (env_bdf("EDU_BDF", bdf))
+		return 0;
+	return edu_for_each(match_single, bdf);
+}
+
+static int match_multi(const char *bdf, void *arg)
+{
+	char members[IOMMU_GROUP_MAX_DEVS][PCI_BDF_SIZE];
+	char (*out)[PCI_BDF_SIZE] = arg;
+	int group = pci_iommu_group(bdf);
+	int i, n;
+
+	if (group < 0)
+		return -ENODEV;
+	n = iommu_group_devices(group, members, IOMMU_GROUP_MAX_DEVS);
+	if (n < 2)
+		return -ENODEV;
+	for (i = 0; i < n; i++)
+		if (!pci_is_edu(members[i]))
+			return -ENODEV;
+	strcpy(out[0], members[0]);
+	strcpy(out[1], members[1]);
+	return 0;
+}
+
+int edu_find_multi(char *fn0, char *fn1)
+{
+	char found[2][PCI_BDF_SIZE];
+	int ret;
+
+	if (env_bdf("EDU_MULTI_FN0", fn0) && env_bdf("EDU_MULTI_FN1", fn1))
+		return 0;
+	ret = edu_for_each(match_multi, found);
+	if (ret)
+		return ret;
+	strcpy(fn0, found[0]);
+	strcpy(fn1, found[1]);
+	return 0;
+}
+
+static int match_behind_port(const char *bdf, void *arg)
+{
+	char parent[PCI_BDF_SIZE];
+	int group = pci_iommu_group(bdf);
+
+	if (group < 0 || pci_parent(bdf, parent) ||
+	    pci_iommu_group(parent) != group)
+		return -ENODEV;
+	strcpy(arg, bdf);
+	return 0;
+}
+
+int edu_find_behind_port(char *bdf, char *port)
+{
+	int ret;
+
+	if (!env_bdf("EDU_PORT_BDF", bdf)) {
+		ret = edu_for_each(match_behind_port, bdf);
+		if (ret)
+			return ret;
+	}
+	return pci_parent(bdf, port);
+}
+
+int vfio_container_open(void)
+{
+	int fd, ret;
+
+	fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION) {
+		ret = -EINVAL;
+		goto err;
+	}
+	if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1) {
+		ret = -EOPNOTSUPP;
+		goto err;
+	}
+	return fd;
+err:
+	close(fd);
+	return ret;
+}
+
+int vfio_group_open(int group)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int vfio_group_flags(int group_fd)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+
+	if (ioctl(group_fd, VFIO_GROUP_GET_STATUS, &status))
+		return -errno;
+	return status.flags;
+}
+
+int vfio_group_set_container(int group_fd, int container_fd)
+{
+	return ioctl(group_fd, VFIO_GROUP_SET_CONTAINER, &container_fd) ?
+		-errno : 0;
+}
+
+int vfio_group_unset_container(int group_fd)
+{
+	return ioctl(group_fd, VFIO_GROUP_UNSET_CONTAINER) ? -errno : 0;
+}
+
+int vfio_container_set_iommu(int container_fd, unsigned long type)
+{
+	return ioctl(container_fd, VFIO_SET_IOMMU, type) ? -errno : 0;
+}
+
+int vfio_group_device_fd(int group_fd, const char *bdf)
+{
+	int fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int vfio_type1_map(int container_fd, void *vaddr, uint64_t iova,
+		   uint64_t size)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(container_fd, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
+}
+
+int64_t vfio_type1_unmap(int container_fd, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = size,
+	};
+
+	if (ioctl(container_fd, VFIO_IOMMU_UNMAP_DMA, &unmap))
+		return -errno;
+	return unmap.size;
+}
+
+int vfio_legacy_open(struct vfio_legacy *v, const char *bdf)
+{
+	int ret;
+
+	v->container = -1;
+	v->device = -1;
+	v->group_id = pci_iommu_group(bdf);
+	if (v->group_id < 0)
+		return v->group_id;
+	v->group = vfio_group_open(v->group_id);
+	if (v->group < 0)
+		return v->group;
+
+	ret = vfio_group_flags(v->group);
+	if (ret < 0)
+		goto err;
+	if (!(ret & VFIO_GROUP_FLAGS_VIABLE)) {
+		ret = -EBUSY;
+		goto err;
+	}
+	v->container = vfio_container_open();
+	if (v->container < 0) {
+		ret = v->container;
+		goto err;
+	}
+	ret = vfio_group_set_container(v->group, v->container);
+	if (ret)
+		goto err;
+	ret = vfio_container_set_iommu(v->container, VFIO_TYPE1v2_IOMMU);
+	if (ret)
+		goto err;
+	v->device = vfio_group_device_fd(v->group, bdf);
+	if (v->device < 0) {
+		ret = v->device;
+		goto err;
+	}
+	return 0;
+err:
+	vfio_legacy_close(v);
+	return ret;
+}
+
+void vfio_legacy_close(struct vfio_legacy *v)
+{
+	if (v->device >= 0)
+		close(v->device);
+	if (v->group >= 0)
+		close(v->group);
+	if (v->container >= 0)
+		close(v->container);
+	v->device = -1;
+	v->group = -1;
+	v->container = -1;
+}
+
+int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static uint64_t kmsg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool kmsg_match(const char *text, const char *const *needles)
+{
+	for (; *needles; needles++)
+		if (!strstr(text, *needles))
+			return false;
+	return true;
+}
+
+bool kmsg_wait(int fd, const char *const *needles, unsigned int timeout_ms,
+	       char *line, size_t size)
+{
+	uint64_t deadline = kmsg_now_ms() + timeout_ms;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char rec[8192], *text;
+	ssize_t len;
+
+	for (;;) {
+		len = read(fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;	/* records were overwritten */
+		if (len < 0 && errno == EAGAIN) {
+			uint64_t now = kmsg_now_ms();
+
+			if (now >= deadline)
+				return false;
+			poll(&pfd, 1, deadline - now);
+			continue;
+		}
+		if (len <= 0)
+			return false;
+		rec[len] = '\0';
+		/* "prio,seq,usec,flags;text\n" then " KEY=value" lines */
+		text = strchr(rec, ';');
+		text = text ? text + 1 : rec;
+		text[strcspn(text, "\n")] = '\0';
+		if (kmsg_match(text, needles)) {
+			if (line)
+				snprintf(line, size, "%s", text);
+			return true;
+		}
+	}
+}
+
+const char *pci_short_bdf(const char *bdf)
+{
+	/* Skip the domain if there is one. */
+	return strlen(bdf) > 8 && bdf[4] == ':' ? bdf + 5 : bdf;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers of the VFIO/IOMMU selftests: PCI driver binding through sysfs,
+ * IOMMU group discovery, the legacy VFIO group/container interface, and
+ * watching the kernel log.
+ */
+#ifndef __SELFTESTS_IOMMU_VFIO_UTIL_H
+#define __SELFTESTS_IOMMU_VFIO_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "dddd:bb:dd.f" and a NUL, with room to spare */
+#define PCI_BDF_SIZE		16
+#define IOMMU_GROUP_MAX_DEVS	16
+
+/* sysfs; all return 0 or a negative errno */
+int sysfs_write(const char *path, const char *val);
+int sysfs_read(const char *path, char *buf, size_t size);
+int pci_attr_write(const char *bdf, const char *attr, const char *val);
+int pci_attr_read(const char *bdf, const char *attr, char *buf, size_t size);
+
+/* Name of the bound driver in @buf, "" when unbound. */
+int pci_driver(const char *bdf, char *buf, size_t size);
+bool pci_has_driver(const char *bdf, const char *driver);
+/* Set (or with a NULL @driver clear) driver_override */
+int pci_set_override(const char *bdf, const char *driver);
+/*
+ * driver_override = @driver, then write @bdf to the driver's bind file.
+ * Returns what the bind write returned. driver_override stays set.
+ */
+int pci_bind(const char *bdf, const char *driver);
+/* Unbind from whatever driver is bound (no-op when unbound). */
+int pci_unbind(const char *bdf);
+/* Unbind and clear driver_override. */
+int pci_release(const char *bdf);
+int pci_ids(const char *bdf, uint16_t *vendor, uint16_t *device);
+bool pci_is_edu(const char *bdf);
+/* The upstream bridge of @bdf, or -ENODEV on a root bus. */
+int pci_parent(const char *bdf, char *parent);
+
+/* IOMMU group number of @bdf, or a negative errno */
+int pci_iommu_group(const char *bdf);
+/* Devices of an IOMMU group, sorted; returns their number */
+int iommu_group_devices(int group, char bdfs[][PCI_BDF_SIZE], int max);
+
+/*
+ * Find the edu devices of the test topology. Each honours an environment
+ * override, else searches /sys/bus/pci/devices in order:
+ *   edu_find_single: an edu alone in its IOMMU group          ($EDU_BDF)
+ *   edu_find_multi:  two edu functions sharing one group
+ *                    ($EDU_MULTI_FN0, $EDU_MULTI_FN1)
+ *   edu_find_behind_port: an edu sharing its group with the PCIe port
+ *                    above it ($EDU_PORT_BDF)
+ * Return 0 or -ENODEV.
+ */
+int edu_find_single(char *bdf);
+int edu_find_multi(char *fn0, char *fn1);
+int edu_find_behind_port(char *bdf, char *port);
+
+/* Legacy VFIO: /dev/vfio/vfio container and /dev/vfio/<group> */
+int vfio_container_open(void);
+int vfio_group_open(int group);
+int vfio_group_flags(int group_fd);
+int vfio_group_set_container(int group_fd, int container_fd);
+int vfio_group_unset_container(int group_fd);
+int vfio_container_set_iommu(int container_fd, unsigned long type);
+int vfio_group_device_fd(int group_fd, const char *bdf);
+int vfio_type1_map(int container_fd, void *vaddr, uint64_t iova,
+		   uint64_t size);
+/* Returns the number of bytes unmapped or a negative errno */
+int64_t vfio_type1_unmap(int container_fd, uint64_t iova, uint64_t size);
+
+/* A device of a group attached to a type1 container */
+struct vfio_legacy {
+	int container;
+	int group;
+	int device;
+	int group_id;
+};
+
+/*
+ * Open the group of @bdf (bound to vfio-pci already), attach it to a new
+ * type1 container and get the device fd. Returns 0 or a negative errno.
+ */
+int vfio_legacy_open(struct vfio_legacy *v, const char *bdf);
+void vfio_legacy_close(struct vfio_legacy *v);
+
+/*
+ * Kernel log. kmsg_open() returns an fd positioned at the end of the log,
+ * so only later records are seen. kmsg_wait() waits up to @timeout_ms for a
+ * record containing every string of the NULL-terminated @needles and copies
+ * its text into @line; returns true when found.
+ */
+int kmsg_open(void);
+bool kmsg_wait(int fd, const char *const *needles, unsigned int timeout_ms,
+	       char *line, size_t size);
+
+/* "bb:dd.f" of a "dddd:bb:dd.f" address, as the DMAR fault report prints */
+const char *pci_short_bdf(const char *bdf);
+
+#endif /* __SELFTESTS_IOMMU_VFIO_UTIL_H */
