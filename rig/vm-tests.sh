@@ -1,0 +1,56 @@
+#!/bin/bash
+# The VM tests of one VT-d mode: one boot running /rig/run-tests, each
+# "RIG-RESULT <status> <test>.<case>" line recorded as vm/<mode>/<test>.<case>,
+# expected cases that did not report (the VM died, hung) as FAIL, and
+#   vm/<mode>/console-clean   FAIL when the kernel log on the console shows
+#                             WARNING/BUG/Oops/KASAN/kmemleak/panic, or the
+#                             run timed out or ended without RIG-EXIT.
+#   rig/vm-tests.sh legacy|scalable|flts
+# The console log is kept in build/logs/vm-tests-<mode>.log.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+mode=${1:?usage: rig/vm-tests.sh legacy|scalable|flts}
+tmo=${VM_TESTS_TIMEOUT:-600}
+mkdir -p "$LOGS"
+console=$LOGS/vm-tests-$mode.log
+rm -f "$console"
+
+"$RIG/vm.sh" --mode "$mode" --timeout "$tmo" --quiet --log "$console" -- /rig/run-tests
+rc=$?
+[ -f "$console" ] || : >"$console"
+clean=$(mktemp)
+tr -d '\r' <"$console" >"$clean"
+
+# Results the guest reported
+declare -A seen=()
+while read -r _ status name; do
+	case $status in PASS | FAIL | SKIP) ;; *) continue ;; esac
+	result "$status" "vm/$mode/$name"
+	seen[$name]=1
+done < <(grep -aoE 'RIG-RESULT (PASS|FAIL|SKIP) [A-Za-z0-9_.:+-]+' "$clean")
+
+# Expected cases that never reported
+for f in "$BUILD"/initramfs/rig/tests/*.cases; do
+	[ -f "$f" ] || continue
+	t=$(basename "$f" .cases)
+	while read -r c; do
+		[ -n "$c" ] || continue
+		[ -n "${seen[$t.$c]:-}" ] || result FAIL "vm/$mode/$t.$c" "not reported; see ${console#"$REPO"/}"
+	done <"$f"
+done
+
+# Kernel lines only (timestamped), the command line echoes excluded.
+bad=$(grep -aE '^\[ *[0-9]+\.[0-9]+\]' "$clean" | grep -avi 'command line:' |
+	grep -aE 'WARNING:|\bBUG\b|Oops|KASAN|kmemleak|[Pp]anic|Call Trace:' | head -n 5)
+if [ "$rc" = 124 ]; then
+	result FAIL "vm/$mode/console-clean" "timed out after $tmo s; see ${console#"$REPO"/}"
+elif [ -n "$bad" ]; then
+	result FAIL "vm/$mode/console-clean" "see ${console#"$REPO"/}"
+	echo "$bad" | sed 's/^/    /'
+elif ! grep -aqE 'RIG-EXIT [0-9]+' "$clean"; then
+	result FAIL "vm/$mode/console-clean" "no RIG-EXIT line (status $rc); see ${console#"$REPO"/}"
+else
+	result PASS "vm/$mode/console-clean"
+fi
+rm -f "$clean"
+exit 0

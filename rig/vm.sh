@@ -1,0 +1,161 @@
+#!/bin/bash
+# Boot the guest kernel under QEMU (TCG) on q35 with an emulated Intel IOMMU
+# and QEMU's edu DMA device, run one command in it, return its exit status.
+#
+#   rig/vm.sh [--mode legacy|scalable|flts] [--timeout SEC] [--kernel PATH]
+#             [--quiet] [--quiet-kernel] [--log FILE] -- CMD [ARGS...]
+#
+#   --mode          VT-d mode: legacy; scalable (x-scalable-mode=on, sm_on);
+#                   flts (scalable, first-stage tables only: x-flts=on)
+#                   default: $MODE or scalable
+#   --timeout       seconds before the VM is killed (default 180), status 124
+#   --kernel        bzImage (default build/obj/guest/arch/x86/boot/bzImage)
+#   --quiet         do not stream the console to stdout
+#   --quiet-kernel  kernel console loglevel 1 (only emergencies reach the
+#                   console), QEMU's messages to the log only: for the demo
+#   --log FILE      also keep the console log in FILE
+#
+# CMD and its arguments go on the kernel command line after "--"; the kernel
+# passes them to /init (rig/guest/init) as arguments (arguments with blanks
+# are quoted). A command the command line cannot carry (double quotes,
+# newlines, very long) is run from a script, /rig/vm-cmd, instead.
+# The console log of a failing run is kept in build/logs/vm-<mode>-<time>.log.
+#
+# Exit status: the command's; 124 on timeout; 125 when the kernel panicked
+# or the guest did not report an exit status (RIG-EXIT line missing).
+#
+# Topology (tests depend on it; rig/guest/tests/topology checks it):
+#   00:02.0 rp1 pcie-root-port (ACS)          -> 01:00.0 edu, own group
+#   00:03.0 rp2 pcie-root-port, disable-acs   -> 02:00.0 edu, one group with rp2
+#   00:04.0 rp3 pcie-root-port (ACS)          -> 03:00.0 + 03:00.1 edu (one
+#                                                multi-function device, one group)
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mode=${MODE:-scalable}
+tmo=180
+kernel=$OBJ/guest/arch/x86/boot/bzImage
+quiet=0
+quiet_kernel=0
+keep_log=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--mode) mode=$2; shift 2 ;;
+	--mode=*) mode=${1#*=}; shift ;;
+	--timeout) tmo=$2; shift 2 ;;
+	--timeout=*) tmo=${1#*=}; shift ;;
+	--kernel) kernel=$2; shift 2 ;;
+	--kernel=*) kernel=${1#*=}; shift ;;
+	--quiet) quiet=1; shift ;;
+	--quiet-kernel) quiet_kernel=1; shift ;;
+	--log) keep_log=$2; shift 2 ;;
+	--log=*) keep_log=${1#*=}; shift ;;
+	--) shift; break ;;
+	*) die "vm.sh: unknown option $1 (the command goes after --)" ;;
+	esac
+done
+[ $# -gt 0 ] || die "vm.sh: no command (rig/vm.sh [options] -- CMD [ARGS...])"
+[ -f "$kernel" ] || die "no kernel at $kernel (make build)"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make deps)"
+
+case $mode in
+legacy) iommu=intel-iommu,intremap=on,caching-mode=on; sm= ;;
+scalable) iommu=intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on; sm=,sm_on ;;
+flts) iommu=intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on,x-flts=on; sm=,sm_on ;;
+*) die "vm.sh: unknown mode $mode (legacy, scalable, flts)" ;;
+esac
+
+append="console=ttyS0 intel_iommu=on$sm panic=-1 panic_on_warn=1 oops=panic rig.mode=$mode"
+[ $quiet_kernel = 1 ] && append+=" loglevel=1"
+initrd=$("$RIG/initramfs.sh") || die "initramfs build failed"
+
+# Arguments the kernel command line cannot carry (double quotes, newlines,
+# too many or too long) go into a script appended to the initramfs as a
+# second archive (the kernel unpacks concatenated archives).
+args=
+for a in "$@"; do
+	case $a in
+	*'"'* | *$'\n'*) args=; break ;;
+	'' | *[[:space:]]*) args+=" \"$a\"" ;;
+	*) args+=" $a" ;;
+	esac
+done
+cmdfile=
+if [ -z "$args" ] || [ $# -gt 30 ] || [ $((${#append} + ${#args})) -gt 1900 ]; then
+	cmdfile=$(mktemp -d "$BUILD/.vm-cmd-XXXXXX")
+	mkdir -p "$cmdfile/root/rig"
+	{
+		echo '#!/bin/sh'
+		q=
+		for a in "$@"; do
+			q+=" '${a//\'/\'\\\'\'}'"
+		done
+		echo "${q# }"
+	} >"$cmdfile/root/rig/vm-cmd"
+	chmod 755 "$cmdfile/root/rig/vm-cmd"
+	{
+		cat "$initrd"
+		(cd "$cmdfile/root" && find rig | cpio --quiet -o -H newc -R 0:0 | gzip -1)
+	} >"$cmdfile/initrd"
+	initrd=$cmdfile/initrd
+	args=" /rig/vm-cmd"
+fi
+append+=" --$args"
+
+edu=edu,dma_mask=0xffffffffffffffff
+qemu=(qemu-system-x86_64
+	-machine q35,kernel-irqchip=split -accel tcg -m 512 -smp 2
+	-nodefaults -display none -no-reboot
+	-chardev stdio,id=con,signal=off -serial chardev:con
+	-device "$iommu"
+	-device pcie-root-port,id=rp1,bus=pcie.0,addr=0x2,chassis=1
+	-device "$edu,bus=rp1"
+	-device pcie-root-port,id=rp2,bus=pcie.0,addr=0x3,chassis=2,disable-acs=on
+	-device "$edu,bus=rp2"
+	-device pcie-root-port,id=rp3,bus=pcie.0,addr=0x4,chassis=3
+	-device "$edu,bus=rp3,addr=0.0,multifunction=on"
+	-device "$edu,bus=rp3,addr=0.1"
+	-kernel "$kernel" -initrd "$initrd" -append "$append")
+
+mkdir -p "$LOGS"
+log=$(mktemp "$LOGS/.vm-$mode-XXXXXX")
+if [ $quiet = 1 ]; then
+	timeout -k 10 "$tmo" "${qemu[@]}" </dev/null >"$log" 2>&1
+	qrc=$?
+elif [ $quiet_kernel = 1 ]; then
+	# QEMU's own messages (e.g. the emulated IOMMU reporting translation
+	# faults) go to the log only.
+	timeout -k 10 "$tmo" "${qemu[@]}" </dev/null 2>"$log.qemu" | tee "$log"
+	qrc=${PIPESTATUS[0]}
+	cat "$log.qemu" >>"$log"
+	rm -f "$log.qemu"
+else
+	timeout -k 10 "$tmo" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
+	qrc=${PIPESTATUS[0]}
+fi
+
+marker=$(tr -d '\r' <"$log" | grep -aoE 'RIG-EXIT [0-9]+' | tail -n 1)
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	why="timed out after $tmo s"
+	rc=124
+elif grep -aqE 'Kernel panic|end Kernel panic' "$log"; then
+	why="the kernel panicked"
+	rc=125
+elif [ -z "$marker" ]; then
+	why="no RIG-EXIT line (QEMU exit status $qrc)"
+	rc=125
+else
+	rc=${marker#RIG-EXIT }
+	why="the command exited with $rc"
+fi
+
+[ -n "$cmdfile" ] && rm -rf "$cmdfile"
+[ -n "$keep_log" ] && cp "$log" "$keep_log"
+if [ "$rc" = 0 ]; then
+	rm -f "$log"
+else
+	kept=$LOGS/vm-$mode-$(date +%Y%m%d-%H%M%S)-$$.log
+	mv "$log" "$kept"
+	note "vm ($mode): $why; console log: ${kept#"$REPO"/}"
+fi
+exit "$rc"
