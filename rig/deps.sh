@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 pkgs=(build-essential bc bison flex libelf-dev libssl-dev cpio busybox-static
       ccache dwarves sparse coccinelle python3 perl git xz-utils rsync kmod
-      pciutils file gzip)
+      pciutils file gzip python3-ply python3-git)
 backports_pkgs=(qemu-system-x86)
 qemu_min=10.0
 

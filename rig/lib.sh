@@ -1,6 +1,11 @@
 # Common definitions for the rig scripts. Sourced, not executed.
 # shellcheck shell=bash
 
+# Debian's tools first: a python3 from pyenv or similar lacks Debian's
+# python3-ply/python3-git that checkpatch's SPDX check and kunit.py need.
+PATH=/usr/bin:/bin:/usr/sbin:/sbin:$PATH
+export PATH
+
 RIG=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$RIG/.." && pwd)
 BUILD=${BUILD:-$REPO/build}
