@@ -18,7 +18,7 @@ while read -r f; do
 	[ -e "$t" ] && die "$f: new file of the series, but the path exists in the base or a patch creates it"
 	mkdir -p "$TREE/$dir"
 	ln -s "$rel" "$t"
-	tgit add -- "$f"
+	tgit add -f -- "$f"	# -f: Debian's .gitignore ignores the top level
 	added=$((added + 1))
 done < <(new_files)
 

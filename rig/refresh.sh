@@ -14,7 +14,7 @@ set -euo pipefail
 [ -d "$TREE/.git" ] || die "no tree (make prepare)"
 
 # 1. Files created in the tree -> new files in the repo.
-tgit ls-files --others | grep -v -e '/__pycache__/' | while read -r f; do
+{ tgit ls-files --others | grep -v -e '/__pycache__/' || true; } | while read -r f; do
 	[ -n "$f" ] || continue
 	[ -e "$REPO/$f" ] && die "$f: created in the tree, but the repo has it already"
 	mkdir -p "$REPO/$(dirname "$f")"
@@ -53,7 +53,7 @@ if [ ${#orphans[@]} -gt 0 ]; then
 fi
 for o in $(printf '%s\n' "${owner_of[@]}" | sort -u); do
 	for f in "${!owner_of[@]}"; do
-		[ "${owner_of[$f]}" = "$o" ] && tgit add -A -- "$f"
+		[ "${owner_of[$f]}" = "$o" ] && tgit add -A -f -- "$f"
 	done
 	tgit commit -q --no-verify --fixup="$o"
 done

@@ -1,0 +1,136 @@
+#!/bin/bash
+# KUnit suites of the series, run by tools/testing/kunit/kunit.py under UML,
+# out of tree in build/kunit. One result per test case:
+#   kunit/<suite>/<case>   PASS, FAIL or SKIP as KUnit reports it; FAIL also
+#                          for a case the kernel listed but never reported
+#                          (crash, hang, timeout)
+# and, only when something is wrong:
+#   kunit/build            the kernel did not configure or build
+#   kunit/run              the kernel produced no usable result at all, or
+#                          kunit.py failed without a failing case
+#   kunit/kernel-log       the kernel log holds a WARN, BUG, Oops, lockdep
+#                          or sanitizer report (the tests expect none)
+# Logs: build/logs/kunit-{build,list,run}.log, build/logs/kunit-kernel.log.
+#   KUNITCONFIG=<path in the tree>   another .kunitconfig
+#   KUNIT_TIMEOUT=<seconds>          limit for one kernel run (default 300)
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+KUNITCONFIG=${KUNITCONFIG:-drivers/iommu/.kunitconfig}
+KUNIT_TIMEOUT=${KUNIT_TIMEOUT:-300}
+kdir=$BUILD/kunit
+mkdir -p "$LOGS" "$kdir"
+
+if [ ! -d "$TREE/.git" ] && ! "$RIG/prepare.sh" >"$LOGS/kunit-prepare.log" 2>&1; then
+	result FAIL kunit/build "no tree: see build/logs/kunit-prepare.log"
+	exit 0
+fi
+if ! "$RIG/link.sh" >"$LOGS/kunit-link.log" 2>&1; then
+	result FAIL kunit/build "linking new files failed: see build/logs/kunit-link.log"
+	exit 0
+fi
+
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export KBUILD_BUILD_TIMESTAMP=${KBUILD_BUILD_TIMESTAMP:-"2026-01-01"}
+export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=rig
+cc="gcc"
+command -v ccache >/dev/null && cc="ccache gcc"
+
+# kunit.py chdirs to the tree it lives in; every output goes to $kdir.
+kunit() {	# kunit <subcommand> [args...]
+	local sub=$1; shift
+	python3 "$TREE/tools/testing/kunit/kunit.py" "$sub" \
+		--kunitconfig="$KUNITCONFIG" --build_dir="$kdir" \
+		--make_options "CC=$cc" "$@"
+}
+
+# 1. Configure and build.
+if ! kunit build --jobs="$NPROC" >"$LOGS/kunit-build.log" 2>&1; then
+	result FAIL kunit/build "see build/logs/kunit-build.log"
+	tail -n 30 "$LOGS/kunit-build.log"
+	exit 0
+fi
+
+# 2. The cases the kernel has, so that a case that never reports is a FAIL.
+kunit exec --list_tests --timeout="$KUNIT_TIMEOUT" >"$LOGS/kunit-list.log" 2>&1
+grep -E '^[^[:space:].]+\.[^[:space:].]+$' "$LOGS/kunit-list.log" > "$kdir/expected.txt"
+
+# 3. Run them.
+json=$kdir/results.json
+rm -f "$json"
+kunit exec --timeout="$KUNIT_TIMEOUT" --json="$json" >"$LOGS/kunit-run.log" 2>&1
+rc=$?
+cp "$kdir/test.log" "$LOGS/kunit-kernel.log" 2>/dev/null || : >"$LOGS/kunit-kernel.log"
+
+# 4. One result per case: "STATUS suite.case [detail]" from the JSON, then
+#    a FAIL for every listed case without a result. kunit.py's placeholders
+#    for cases that never reported have no name; they only matter when the
+#    list of cases is missing too.
+python3 - "$json" "$kdir/expected.txt" >"$kdir/results.txt" <<'PY'
+import json, sys
+
+def walk(group, prefix):
+    for case in group.get("test_cases", []):
+        yield prefix, case.get("name") or "", case.get("status", "FAIL")
+    for sub in group.get("sub_groups", []):
+        name = sub.get("name") or "<unnamed>"
+        yield from walk(sub, name if not prefix else prefix + "." + name)
+
+try:
+    with open(sys.argv[1]) as f:
+        top = json.load(f)
+except (OSError, ValueError):
+    top = {}
+with open(sys.argv[2]) as f:
+    expected = [l.strip() for l in f if l.strip()]
+
+seen = set()
+unnamed = 0
+for suite, case, status in walk(top, ""):
+    if not case:
+        # the parser's placeholder for a case that never reported
+        unnamed += 1
+        continue
+    key = suite + "." + case
+    seen.add(key)
+    st, detail = {"PASS": ("PASS", ""), "SKIP": ("SKIP", ""),
+                  "ERROR": ("FAIL", "crashed")}.get(status, ("FAIL", ""))
+    print(" ".join(x for x in (st, key, detail) if x))
+for key in expected:
+    if key not in seen:
+        print("FAIL %s no result (kernel crashed, hung or timed out?)" % key)
+if unnamed and not expected:
+    print("FAIL <run> %d cases without a result and no list of cases" % unnamed)
+PY
+
+n=0
+while read -r status name detail; do
+	[ -n "$status" ] || continue
+	if [ "$name" = "<run>" ]; then
+		result "$status" kunit/run "$detail"
+	else
+		result "$status" "kunit/${name%%.*}/${name#*.}" "$detail"
+	fi
+	n=$((n + 1))
+done < "$kdir/results.txt"
+
+if [ "$n" -eq 0 ]; then
+	result FAIL kunit/run "no test results: see build/logs/kunit-run.log"
+	tail -n 30 "$LOGS/kunit-run.log"
+elif [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$kdir/results.txt"; then
+	result FAIL kunit/run "kunit.py exited $rc: see build/logs/kunit-run.log"
+fi
+
+# 5. A WARN or BUG while the tests run is a bug even when every assertion
+#    held. The scan starts at the KTAP header: 6.1's UML boot WARNs on its
+#    own (arch/um/drivers/virt-pci.c: no virtio device ID configured for the
+#    PCI the KUnit UML config enables), before any test runs.
+bad=$(awk '/^[[:space:]]*K?TAP version/ { p = 1 } p { print NR ": " $0 }' \
+	"$LOGS/kunit-kernel.log" |
+	grep -E -e '-+\[ cut here \]-+' -e 'WARNING:' -e 'BUG:' -e 'Oops' \
+		-e 'Kernel panic' -e 'UBSAN:' -e 'KASAN:' -e 'kernel BUG' |
+	head -n 5)
+if [ -n "$bad" ]; then
+	result FAIL kunit/kernel-log "see build/logs/kunit-kernel.log"
+	while IFS= read -r l; do echo "    $l"; done <<<"$bad"
+fi
+exit 0
