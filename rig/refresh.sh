@@ -12,6 +12,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ -d "$TREE/.git" ] || die "no tree (make prepare)"
+if [ -d "$TREE/.git/rebase-merge" ] || [ -d "$TREE/.git/rebase-apply" ]; then
+	die "a git rebase or am is in progress in the tree: finish it (git rebase --continue) or abort it first"
+fi
 
 # 1. Files created in the tree -> new files in the repo.
 { tgit ls-files --others | grep -v -e '/__pycache__/' || true; } | while read -r f; do
