@@ -11,7 +11,6 @@ variant=${1:-guest}
 "$RIG/link.sh"
 "$RIG/config.sh" "$variant"
 o=$OBJ/$variant
-export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 export KBUILD_BUILD_TIMESTAMP=${KBUILD_BUILD_TIMESTAMP:-"2026-01-01"}
 export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=rig
 make -s -C "$TREE" O="$o" CC="ccache gcc" -j"$NPROC" bzImage "$@"

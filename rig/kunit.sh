@@ -29,7 +29,6 @@ if ! "$RIG/link.sh" >"$LOGS/kunit-link.log" 2>&1; then
 	exit 0
 fi
 
-export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 export KBUILD_BUILD_TIMESTAMP=${KBUILD_BUILD_TIMESTAMP:-"2026-01-01"}
 export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=rig
 cc="gcc"

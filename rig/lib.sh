@@ -18,6 +18,12 @@ NPROC=$(nproc)
 # shellcheck source=base.lock
 . "$RIG/base.lock"
 
+# ccache: one cache for every clone; paths under the repo are hashed relative
+# to it, so a fresh clone elsewhere (CI) still hits.
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_BASEDIR=$REPO
+export CCACHE_NOHASHDIR=1
+
 # Subject of the commit(s) in the tree that hold the symlinks to new files.
 NEWFILES_SUBJECT="rig: new files of the series"
 
