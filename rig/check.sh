@@ -23,6 +23,11 @@ else
 	result PASS tree/prepare "up to date"
 fi
 
+step "rig self-tests"
+for t in "$RIG"/tests/*.sh; do
+	"$t"
+done
+
 step "config audit"
 for v in guest debug; do
 	if "$RIG/config.sh" "$v" >"$LOGS/config-$v.log" 2>&1; then

@@ -1,0 +1,64 @@
+#!/bin/bash
+# Self-test of the tree workflow, on a throwaway copy of the repo and a
+# shared clone of the tree (the real ones are not touched):
+#   edit an upstream file in the tree -> refresh -> the owning patch has it;
+#   re-prepare -> the edit is still there; a file created in the tree moves
+#   into the repo; a commit made in the tree becomes a new patch; make status
+#   is clean after each step.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+[ -d "$TREE/.git" ] || { result FAIL rig/roundtrip/setup "no tree"; exit 0; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+R=$tmp/repo
+mkdir -p "$R/build"
+(cd "$REPO" && git ls-files -z | xargs -0 cp -P --parents -t "$R")
+git -C "$R" init -q
+git -C "$R" add -A
+git -C "$R" -c user.name=t -c user.email=t@t commit -q -m copy
+git clone -q --shared "$TREE" "$R/build/linux"
+cp "$TREE"/.git/rig-* "$R/build/linux/.git/"
+git -C "$R/build/linux" config user.name rig
+git -C "$R/build/linux" config user.email rig@localhost
+# Inner runs use the copy's build/, never ours.
+rig() { env -u BUILD -u RESULTS "$R/rig/$1" "${@:2}" >"$tmp/out" 2>&1; }
+T=$R/build/linux
+step() {	# step name command...
+	local n=$1; shift
+	if "$@"; then
+		result PASS "rig/roundtrip/$n"
+	else
+		result FAIL "rig/roundtrip/$n"
+		sed 's/^/    /' "$tmp/out" | tail -n 15
+	fi
+}
+
+step status-clean-at-start rig status.sh
+
+f=drivers/iommu/iommu.c
+mark="/* tree round trip: $$ */"
+owner=$(git -C "$T" log -1 --format=%s base..HEAD -- "$f")
+echo "$mark" >> "$T/$f"
+step status-sees-edit eval '! rig status.sh'
+step refresh-edit rig refresh.sh
+step edit-in-owning-patch eval "grep -lF -- '$mark' '$R'/patches/*.patch | xargs -r grep -qF 'Subject: [PATCH] $owner'"
+step status-clean-after-refresh rig status.sh
+step prepare-again rig prepare.sh
+step edit-survives-prepare grep -qF -- "$mark" "$T/$f"
+
+new=drivers/iommu/rig-roundtrip-new.c
+echo "// SPDX-License-Identifier: GPL-2.0" > "$T/$new"
+step refresh-new-file rig refresh.sh
+step new-file-in-repo eval "[ -f '$R/$new' ] && [ -L '$T/$new' ]"
+step status-clean-after-new-file rig status.sh
+
+n=$(grep -c . "$R/patches/series")
+echo "ROUNDTRIP-$$" >> "$T/MAINTAINERS"
+git -C "$T" commit -q -a -m "MAINTAINERS: round trip test"
+step refresh-commit rig refresh.sh
+step commit-is-new-patch eval "[ \$(grep -c . '$R/patches/series') -eq $((n + 1)) ] && grep -q 'ROUNDTRIP-$$' \"\$(ls '$R'/patches/*round-trip*.patch)\""
+step prepare-keeps-all rig prepare.sh
+step all-edits-present eval "grep -qF -- '$mark' '$T/$f' && grep -q 'ROUNDTRIP-$$' '$T/MAINTAINERS' && [ -L '$T/$new' ]"
+step status-clean-at-end rig status.sh
+exit 0
