@@ -5,7 +5,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-added=0
+paths=()
 while read -r f; do
 	[ -n "$f" ] || continue
 	t=$TREE/$f
@@ -18,8 +18,7 @@ while read -r f; do
 	[ -e "$t" ] && die "$f: new file of the series, but the path exists in the base or a patch creates it"
 	mkdir -p "$TREE/$dir"
 	ln -s "$rel" "$t"
-	tgit add -f -- "$f"	# -f: Debian's .gitignore ignores the top level
-	added=$((added + 1))
+	paths+=("$f")
 done < <(new_files)
 
 # Links whose repo file went away.
@@ -28,11 +27,15 @@ while read -r l; do
 	dest=$(realpath -m "$TREE/$(dirname "$l")/$(readlink "$TREE/$l")")
 	case $dest in "$TREE"/*) continue ;; "$REPO"/*) ;; *) continue ;; esac
 	if [ ! -e "$dest" ]; then
-		tgit rm -q -- "$l"
-		added=$((added + 1))
+		rm -f "$TREE/$l"
+		paths+=("$l")
 	fi
 done < <(tgit ls-files -s | awk '$1 == "120000" { print $4 }')
 
-if [ "$added" -gt 0 ]; then
-	tgit commit -q -m "$NEWFILES_SUBJECT"
+# Commit exactly these paths: whatever else is staged in the tree stays
+# staged (it is work for refresh, not part of the links).
+if [ ${#paths[@]} -gt 0 ]; then
+	# -f: Debian's .gitignore ignores the top level
+	tgit add -f -A -- "${paths[@]}"
+	tgit commit -q -m "$NEWFILES_SUBJECT" -- "${paths[@]}"
 fi

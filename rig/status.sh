@@ -39,6 +39,18 @@ if [ -n "$extra" ]; then
 	lost=1
 fi
 
+# The link commits must hold symlinks into the repo and nothing else: they
+# are never exported, anything else in them would be lost.
+for c in $(tgit log --format=%H --grep="^$NEWFILES_SUBJECT\$" base..HEAD); do
+	bad=$(tgit diff-tree -r --no-commit-id "$c" |
+	      awk '$2 != "120000" && $1 != ":120000" { print $6 }')
+	if [ -n "$bad" ]; then
+		say "status: not captured (a \"$NEWFILES_SUBJECT\" commit holds other changes):"
+		[ $quiet = 1 ] || echo "$bad" | sed 's/^/  /'
+		lost=1
+	fi
+done
+
 prepared=$(cat "$TREE/.git/rig-prepared-head" 2>/dev/null || true)
 if [ -n "$prepared" ]; then
 	# Compare the patch content (not commit ids): the tree the patch commits produce.

@@ -53,6 +53,18 @@ step refresh-new-file rig refresh.sh
 step new-file-in-repo eval "[ -f '$R/$new' ] && [ -L '$T/$new' ]"
 step status-clean-after-new-file rig status.sh
 
+# A staged edit must not end up in the link commit of a new file.
+mark2="/* staged edit: $$ */"
+echo "$mark2" >> "$T/$f"
+git -C "$T" add -f "$f"
+new2=drivers/iommu/rig-roundtrip-new2.c
+echo "// SPDX-License-Identifier: GPL-2.0" > "$R/$new2"
+git -C "$R" add -f "$new2"
+step link-leaves-staged-edit eval "rig link.sh && git -C '$T' diff --cached --quiet -- '$f'; [ \$? -eq 1 ]"
+step status-sees-staged-edit eval '! rig status.sh'
+step refresh-staged-edit rig refresh.sh
+step staged-edit-in-owning-patch eval "grep -lF -- '$mark2' '$R'/patches/*.patch | xargs -r grep -qF 'Subject: [PATCH] $owner'"
+
 n=$(grep -c . "$R/patches/series")
 echo "ROUNDTRIP-$$" >> "$T/MAINTAINERS"
 git -C "$T" commit -q -a -m "MAINTAINERS: round trip test"
