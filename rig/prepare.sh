@@ -23,8 +23,9 @@ if [ "$stamp_base" != "$want_base" ]; then
 	mkdir -p "$TREE"
 	tar -xf "$tarball" -C "$TREE" --strip-components=1
 	tgit init -q
-	tgit config user.name "rig"
-	tgit config user.email "rig@localhost"
+	# Commits made in the tree become patches: the series' identity
+	tgit config user.name "iommufd-6.1 team"
+	tgit config user.email "team@iommufd-6.1.invalid"
 	tgit config core.untrackedCache true
 	tgit config gc.auto 0
 	tgit add -A -f

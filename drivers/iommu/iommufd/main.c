@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/iommu: the context of an open, its object table and the ioctl
+ * dispatcher. The object model is described in iommufd_private.h.
+ */
+#define pr_fmt(fmt) "iommufd: " fmt
+
+#include <linux/capability.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/iommufd.h>
+
+#include "iommufd_private.h"
+
+struct iommufd_object_ops {
+	void (*destroy)(struct iommufd_object *obj);
+};
+
+static const struct iommufd_object_ops iommufd_object_ops[] = {
+	[IOMMUFD_OBJ_IOAS] = {
+		.destroy = iommufd_ioas_destroy,
+	},
+};
+
+static void iommufd_object_destroy(struct iommufd_object *obj)
+{
+	if (WARN_ON(obj->type >= ARRAY_SIZE(iommufd_object_ops) ||
+		    !iommufd_object_ops[obj->type].destroy))
+		return;
+	iommufd_object_ops[obj->type].destroy(obj);
+}
+
+/**
+ * _iommufd_object_alloc() - Allocate an object and reserve its id
+ * @ictx: The context
+ * @size: Size of the object's struct, whose first member is the
+ *	  struct iommufd_object
+ * @type: The kind of object
+ *
+ * The id is reserved but lookups do not find the object until
+ * iommufd_object_finalize(); until then iommufd_object_abort() undoes this.
+ *
+ * Context: Process context.
+ * Return: the object, or ERR_PTR(-ENOMEM) / ERR_PTR(-EBUSY) when no id is
+ * left.
+ */
+struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
+					     size_t size,
+					     enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+	int rc;
+
+	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	obj->type = type;
+	/* The table's references */
+	refcount_set(&obj->shortterm_users, 1);
+	refcount_set(&obj->users, 1);
+
+	/* A NULL entry reserves the id: lookups see nothing yet */
+	rc = xa_alloc(&ictx->objects, &obj->id, NULL, xa_limit_31b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto err_free;
+	return obj;
+
+err_free:
+	kfree(obj);
+	return ERR_PTR(rc);
+}
+
+/**
+ * iommufd_object_finalize() - Publish a fully created object
+ * @ictx: The context
+ * @obj: The object from _iommufd_object_alloc()
+ *
+ * Call only once nothing can fail any more: userspace may destroy the
+ * object right after this.
+ *
+ * Context: Process context.
+ */
+void iommufd_object_finalize(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj)
+{
+	void *old;
+
+	/* The id's slot exists: storing into it does not allocate */
+	old = xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
+	WARN_ON(old);
+}
+
+/**
+ * iommufd_object_abort() - Free an object that was never finalized
+ * @ictx: The context
+ * @obj: The object from _iommufd_object_alloc(); its type-specific state
+ *	 must be undone already
+ *
+ * Context: Process context.
+ */
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	void *old;
+
+	old = xa_erase(&ictx->objects, obj->id);
+	WARN_ON(old);
+	kfree(obj);
+}
+
+/**
+ * iommufd_object_abort_and_destroy() - Abort an object fully set up
+ * @ictx: The context
+ * @obj: An object whose creation succeeded but was not finalized (copying
+ *	 the answer to userspace failed, say)
+ *
+ * Runs the type's destroy, then iommufd_object_abort().
+ *
+ * Context: Process context.
+ */
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj)
+{
+	iommufd_object_destroy(obj);
+	iommufd_object_abort(ictx, obj);
+}
+
+/**
+ * iommufd_get_object() - Look up an object for the duration of an ioctl
+ * @ictx: The context
+ * @id: The id userspace gave
+ * @type: The kind expected, or IOMMUFD_OBJ_ANY
+ *
+ * Release with iommufd_put_object().
+ *
+ * Context: Process context.
+ * Return: the object with a short-term reference, or ERR_PTR(-ENOENT) for an
+ * unknown id, an object of another kind, one under construction or one
+ * being destroyed.
+ */
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+
+	xa_lock(&ictx->objects);
+	obj = xa_load(&ictx->objects, id);
+	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type) ||
+	    !refcount_inc_not_zero(&obj->shortterm_users))
+		obj = ERR_PTR(-ENOENT);
+	xa_unlock(&ictx->objects);
+	return obj;
+}
+
+/**
+ * iommufd_object_destroy_user() - Destroy an object nothing uses
+ * @ictx: The context
+ * @id: The object's id
+ * @type: The kind expected, or IOMMUFD_OBJ_ANY
+ *
+ * The object leaves the table first (its id stays reserved meanwhile), then
+ * the ioctls still holding short-term references finish, then, if none of
+ * them took a long-term reference in between, it is destroyed and its id
+ * freed; else it goes back into the table.
+ *
+ * Context: Process context; sleeps until running ioctls release the object.
+ * Return: 0, -ENOENT (no such object of that kind), -EBUSY (in use).
+ */
+int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id,
+				enum iommufd_object_type type)
+{
+	XA_STATE(xas, &ictx->objects, id);
+	struct iommufd_object *obj;
+
+	xa_lock(&ictx->objects);
+	obj = xas_load(&xas);
+	if (!obj || xa_is_zero(obj) ||
+	    (type != IOMMUFD_OBJ_ANY && obj->type != type)) {
+		xa_unlock(&ictx->objects);
+		return -ENOENT;
+	}
+	if (refcount_read(&obj->users) != 1) {
+		xa_unlock(&ictx->objects);
+		return -EBUSY;
+	}
+	xas_store(&xas, XA_ZERO_ENTRY);
+	xa_unlock(&ictx->objects);
+
+	/* Drop the table's short-term reference, wait for the others */
+	if (!refcount_dec_and_test(&obj->shortterm_users))
+		wait_event(ictx->destroy_wait,
+			   refcount_read(&obj->shortterm_users) == 0);
+
+	if (refcount_read(&obj->users) != 1) {
+		/* An ioctl made it a user of something meanwhile */
+		refcount_set(&obj->shortterm_users, 1);
+		xa_store(&ictx->objects, id, obj, GFP_KERNEL);
+		return -EBUSY;
+	}
+
+	iommufd_object_destroy(obj);
+	xa_erase(&ictx->objects, id);
+	kfree(obj);
+	return 0;
+}
+
+int iommufd_destroy(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_destroy *cmd = ucmd->cmd;
+
+	return iommufd_object_destroy_user(ucmd->ictx, cmd->id,
+					   IOMMUFD_OBJ_ANY);
+}
+
+static int iommufd_option_rlimit_mode(struct iommu_option *cmd,
+				      struct iommufd_ctx *ictx)
+{
+	int rc = 0;
+
+	if (cmd->object_id)
+		return -EOPNOTSUPP;
+
+	if (cmd->op == IOMMU_OPTION_OP_GET) {
+		cmd->val64 = ictx->account_mode == IOPT_PAGES_ACCOUNT_MM;
+		return 0;
+	}
+	if (cmd->op != IOMMU_OPTION_OP_SET)
+		return -EOPNOTSUPP;
+
+	if (!capable(CAP_SYS_RESOURCE))
+		return -EPERM;
+
+	/* The mode of every object's accounting must be the same */
+	xa_lock(&ictx->objects);
+	if (!xa_empty(&ictx->objects))
+		rc = -EBUSY;
+	else if (cmd->val64 == 0)
+		ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
+	else if (cmd->val64 == 1)
+		ictx->account_mode = IOPT_PAGES_ACCOUNT_MM;
+	else
+		rc = -EINVAL;
+	xa_unlock(&ictx->objects);
+	return rc;
+}
+
+int iommufd_option(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_option *cmd = ucmd->cmd;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	switch (cmd->option_id) {
+	case IOMMU_OPTION_RLIMIT_MODE:
+		rc = iommufd_option_rlimit_mode(cmd, ucmd->ictx);
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (rc)
+		return rc;
+
+	/* Only val64 goes back, for GET and SET alike */
+	if (copy_to_user(&((struct iommu_option __user *)ucmd->ubuffer)->val64,
+			 &cmd->val64, sizeof(cmd->val64)))
+		return -EFAULT;
+	return 0;
+}
+
+/* Room for the kernel copy of any command */
+union ucmd_buffer {
+	struct iommu_destroy destroy;
+	struct iommu_ioas_alloc ioas_alloc;
+	struct iommu_option option;
+};
+
+/**
+ * struct iommufd_ioctl_op - One command of the ioctl table
+ * @size: The kernel's struct size
+ * @min_size: The size of the first released version of the struct: the end
+ *	      of its last member then; a shorter struct is -EINVAL
+ * @execute: The command
+ *
+ * The table is indexed by the command number. Every iommufd request is
+ * _IO(IOMMUFD_TYPE, nr), without direction or size bits: any other encoding
+ * of a number is -ENOTTY.
+ */
+struct iommufd_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	int (*execute)(struct iommufd_ucmd *ucmd);
+};
+
+#define IOCTL_OP(_ioctl, _fn, _struct, _last)				\
+	[_IOC_NR(_ioctl) - IOMMUFD_CMD_BASE] = {			\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union ucmd_buffer) <	\
+					  sizeof(_struct)),		\
+		.min_size = offsetofend(_struct, _last),		\
+		.execute = _fn,						\
+	}
+
+static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
+	IOCTL_OP(IOMMU_DESTROY, iommufd_destroy, struct iommu_destroy, id),
+	IOCTL_OP(IOMMU_IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
+		 struct iommu_ioas_alloc, out_ioas_id),
+	IOCTL_OP(IOMMU_OPTION, iommufd_option, struct iommu_option, val64),
+};
+
+static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
+			       unsigned long arg)
+{
+	struct iommufd_ucmd ucmd = {
+		.ictx = filp->private_data,
+		.ubuffer = (void __user *)arg,
+	};
+	const struct iommufd_ioctl_op *op;
+	union ucmd_buffer buf;
+	unsigned int nr;
+	int rc;
+
+	nr = _IOC_NR(cmd);
+	/* Below and past the table: the VFIO type1 compatibility requests */
+	if (nr < IOMMUFD_CMD_BASE ||
+	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
+		return -ENOTTY;
+	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	if (!op->execute || cmd != _IO(IOMMUFD_TYPE, nr))
+		return -ENOTTY;
+
+	rc = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
+	if (rc)
+		return rc;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+
+	ucmd.cmd = &buf;
+	rc = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+				   ucmd.user_size);
+	if (rc)
+		return rc;
+	return op->execute(&ucmd);
+}
+
+static int iommufd_fops_open(struct inode *inode, struct file *filp)
+{
+	struct iommufd_ctx *ictx;
+
+	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
+	if (!ictx)
+		return -ENOMEM;
+
+	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	init_waitqueue_head(&ictx->destroy_wait);
+	ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
+	ictx->file = filp;
+	filp->private_data = ictx;
+	return 0;
+}
+
+/*
+ * No ioctl runs any more, and nothing outside holds a reference to an object
+ * (a VFIO device bound to the context holds the file open). Destroy in
+ * dependency order: each pass destroys every object no other object uses,
+ * which frees the objects they were built on for the next pass.
+ */
+static int iommufd_fops_release(struct inode *inode, struct file *filp)
+{
+	struct iommufd_ctx *ictx = filp->private_data;
+	struct iommufd_object *obj;
+	unsigned long index;
+
+	while (!xa_empty(&ictx->objects)) {
+		unsigned int destroyed = 0;
+
+		xa_for_each(&ictx->objects, index, obj) {
+			if (refcount_read(&obj->users) != 1)
+				continue;
+			xa_erase(&ictx->objects, index);
+			iommufd_object_destroy(obj);
+			kfree(obj);
+			destroyed++;
+		}
+		/* Objects using each other in a cycle: leak, do not spin */
+		if (WARN_ON(!destroyed))
+			break;
+	}
+	kfree(ictx);
+	return 0;
+}
+
+static const struct file_operations iommufd_fops = {
+	.owner = THIS_MODULE,
+	.open = iommufd_fops_open,
+	.release = iommufd_fops_release,
+	.unlocked_ioctl = iommufd_fops_ioctl,
+};
+
+static struct miscdevice iommu_misc_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "iommu",
+	.fops = &iommufd_fops,
+	.nodename = "iommu",
+	.mode = 0660,
+};
+
+static int __init iommufd_init(void)
+{
+	return misc_register(&iommu_misc_dev);
+}
+
+static void __exit iommufd_exit(void)
+{
+	misc_deregister(&iommu_misc_dev);
+}
+
+module_init(iommufd_init);
+module_exit(iommufd_exit);
+
+MODULE_DESCRIPTION("iommufd: user API for IOMMU I/O address spaces");
+MODULE_LICENSE("GPL");
