@@ -1559,8 +1559,9 @@ static void expect_calls(struct kunit *test, unsigned long ops,
 
 /*
  * Attaching the blocking domain failed on device @failed: the devices before
- * it had moved and must be back on the default domain, with one attach each;
- * the devices after it were not touched.
+ * it had moved and must be back on the default domain, with one attach each,
+ * and so is @failed (drivers that detach before attaching leave it
+ * detached); the devices after it were not touched.
  */
 static void expect_blocking_attach_unwound(struct kunit *test,
 					   struct mock_fixture *fx,
@@ -1574,7 +1575,7 @@ static void expect_blocking_attach_unwound(struct kunit *test,
 					     IOMMU_DOMAIN_BLOCKED, 0);
 	want[n++] = call_attach_type(fx_dev(fx, failed), IOMMU_DOMAIN_BLOCKED,
 				     err);
-	for (i = 0; i < failed; i++)
+	for (i = 0; i <= failed; i++)
 		want[n++] = call_attach(fx_dev(fx, i), fx->default_domain, 0);
 	expect_calls(test, MOCK_DOMAIN_CHANGES, want, n);
 	expect_group_default(test, fx);
@@ -1804,15 +1805,13 @@ static void claim_fails_when_blocking_attach_fails(struct kunit *test)
 {
 	struct mock_fixture *fx = test->priv;
 
-	/* The first device the core moves fails: nothing to unwind */
+	/* The first device the core moves fails: only it goes back */
 	mock_inject_fault(MOCK_OP_ATTACH_DEV, fx_dev(fx, 0), NULL,
 			  IOMMU_DOMAIN_BLOCKED, -EIO);
 
 	KUNIT_EXPECT_EQ(test, fx_claim(fx), -EIO);
 
-	expect_group_default(test, fx);
-	KUNIT_EXPECT_EQ(test, mock_count(MOCK_OP_ATTACH_DEV, NULL, NULL,
-					 MOCK_ANY_TYPE, true), 0);
+	expect_blocking_attach_unwound(test, fx, 0, -EIO);
 	KUNIT_EXPECT_FALSE(test, iommu_group_dma_owner_claimed(fx->group));
 }
 
@@ -2723,7 +2722,8 @@ static void replace_with_same_domain_makes_no_calls(struct kunit *test)
 
 /*
  * Device @failed refuses B: the devices before it had moved to B and go back
- * to A with one attach each, the devices after it are not touched, and
+ * to A with one attach each, and so does @failed (drivers that detach before
+ * attaching leave it detached); the devices after it are not touched, and
  * nothing reaches the default domain on the way.
  */
 static void check_replace_failure(struct kunit *test, unsigned int failed)
@@ -2745,7 +2745,7 @@ static void check_replace_failure(struct kunit *test, unsigned int failed)
 	for (i = 0; i < failed; i++)
 		want[n++] = call_attach(fx_dev(fx, i), b, 0);
 	want[n++] = call_attach(fx_dev(fx, failed), b, -EIO);
-	for (i = 0; i < failed; i++)
+	for (i = 0; i <= failed; i++)
 		want[n++] = call_attach(fx_dev(fx, i), a, 0);
 	expect_calls(test, MOCK_DOMAIN_CHANGES, want, n);
 	expect_group_on(test, fx, a);
