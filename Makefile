@@ -75,8 +75,12 @@ vm-tests: build
 	@rig/vm-tests.sh $(MODE)
 
 run: deps
-	@rig/build.sh guest >/dev/null
-	@rig/vm.sh --quiet-kernel --mode $(MODE) -- /rig/demo
+	@mkdir -p build/logs
+	@echo "Building the patched kernel (log: build/logs/build-run.log) ..."
+	@rig/build.sh guest >build/logs/build-run.log 2>&1 || \
+		{ tail -n 30 build/logs/build-run.log; exit 1; }
+	@set -o pipefail; rig/vm.sh --quiet-kernel --mode $(MODE) -- /rig/demo 2>&1 | \
+		grep -v -e '^RIG-EXIT ' -e 'reboot: Power down' -e '^rig: installing uapi'
 
 check: deps
 	@rig/check.sh
