@@ -565,10 +565,12 @@ static struct iommu_domain *mock_domain_alloc(unsigned int type)
 	return md ? &md->domain : NULL;
 }
 
+static const struct iommu_domain_ops mock_nested_ops;
+
 /*
- * The full driver's domain_alloc_user(): a paging domain, or a nested domain
- * on @parent. Flags and data are only recorded; the tests check what the
- * core passes through.
+ * The full driver's domain_alloc_user(): a paging domain, left for the core
+ * to complete, or a nested domain on @parent with its own ops. Flags and data
+ * are only recorded; the tests check what the core passes through.
  */
 static struct iommu_domain *
 mock_domain_alloc_user(struct device *dev, u32 flags,
@@ -585,6 +587,8 @@ mock_domain_alloc_user(struct device *dev, u32 flags,
 		md = mock_domain_new(type);
 		if (!md)
 			err = -ENOMEM;
+		else if (parent && !md->domain.ops)
+			md->domain.ops = &mock_nested_ops;
 	}
 	mock_record(&(struct mock_event) {
 		.op = MOCK_OP_DOMAIN_ALLOC_USER,
@@ -819,6 +823,13 @@ static const struct iommu_domain_ops mock_domain_ops = {
 
 /* Domains whose hardware cannot translate the DMA of single PASIDs */
 static const struct iommu_domain_ops mock_domain_nopasid_ops = {
+	.attach_dev = mock_attach_dev,
+	.detach_dev = mock_detach_dev,
+	.free = mock_domain_free,
+};
+
+/* Nested domains: the core gives no default ops to those */
+static const struct iommu_domain_ops mock_nested_ops = {
 	.attach_dev = mock_attach_dev,
 	.detach_dev = mock_detach_dev,
 	.free = mock_domain_free,
@@ -2187,6 +2198,21 @@ static void dev_claim_after_group_claim_by_other_fails_ebusy(struct kunit *test)
 	expect_no_domain_change(test);
 }
 
+static void dev_claim_after_group_claim_by_same_owner_fails_ebusy(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	KUNIT_ASSERT_EQ(test, fx_claim(fx), 0);
+	mock_clear_events();
+
+	/* The two levels do not mix, even with the same cookie */
+	KUNIT_EXPECT_EQ(test, fx_claim_dev(fx, 0, fx), -EBUSY);
+
+	expect_group_blocked(test, fx);
+	expect_no_domain_change(test);
+	/* ... so the group claim still releases cleanly (fixture exit) */
+}
+
 static void group_claim_after_dev_claim_fails_eperm(struct kunit *test)
 {
 	struct mock_fixture *fx = test->priv;
@@ -2484,6 +2510,7 @@ static struct kunit_case device_owner_one_device_cases[] = {
 	KUNIT_CASE(dma_driver_bind_to_claimed_device_fails_ebusy),
 	KUNIT_CASE(dma_driver_binds_after_dev_release),
 	KUNIT_CASE(dev_claim_after_group_claim_by_other_fails_ebusy),
+	KUNIT_CASE(dev_claim_after_group_claim_by_same_owner_fails_ebusy),
 	KUNIT_CASE(group_claim_after_dev_claim_fails_eperm),
 	KUNIT_CASE(dev_claim_fails_when_last_blocking_attach_fails),
 	KUNIT_CASE(dma_driver_binds_after_failed_dev_claim),
@@ -2504,6 +2531,7 @@ static struct kunit_case device_owner_three_devices_cases[] = {
 	KUNIT_CASE(dma_driver_bind_to_claimed_device_fails_ebusy),
 	KUNIT_CASE(dma_driver_binds_after_dev_release),
 	KUNIT_CASE(dev_claim_after_group_claim_by_other_fails_ebusy),
+	KUNIT_CASE(dev_claim_after_group_claim_by_same_owner_fails_ebusy),
 	KUNIT_CASE(group_claim_after_dev_claim_fails_eperm),
 	KUNIT_CASE(dev_claim_fails_when_last_blocking_attach_fails),
 	KUNIT_CASE(dma_driver_binds_after_failed_dev_claim),
