@@ -59,7 +59,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 fi
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}" \
+$sudo apt-get install -y -qq --no-install-recommends --allow-downgrades "${pkgs[@]}" \
 	"linux-source-${BASE_SERIES}=${BASE_VERSION}"
 $sudo apt-get install -y -qq --no-install-recommends -t bookworm-backports \
 	"${backports_pkgs[@]}"
