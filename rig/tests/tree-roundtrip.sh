@@ -73,4 +73,13 @@ step commit-is-new-patch eval "[ \$(grep -c . '$R/patches/series') -eq $((n + 1)
 step prepare-keeps-all rig prepare.sh
 step all-edits-present eval "grep -qF -- '$mark' '$T/$f' && grep -q 'ROUNDTRIP-$$' '$T/MAINTAINERS' && [ -L '$T/$new' ]"
 step status-clean-at-end rig status.sh
+
+# A new file whose path exists in the base is an error, never an overwrite.
+clash=drivers/iommu/iommu-sysfs.c
+cp "$T/$clash" "$tmp/clash.orig"
+mkdir -p "$(dirname "$R/$clash")"
+echo "/* clash */" > "$R/$clash"
+git -C "$R" add -f "$clash"
+step new-file-clash-refused eval '! rig link.sh && grep -q "exists in the base" "$tmp/out"'
+step clash-left-base-alone cmp -s "$T/$clash" "$tmp/clash.orig"
 exit 0
