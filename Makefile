@@ -16,11 +16,12 @@ CMD ?= /bin/sh -c 'cat /proc/cmdline; ls /sys/kernel/iommu_groups'
 VARIANT ?= guest
 
 .PHONY: help deps fetch prepare link refresh status config build build-debug \
-	initramfs kunit static vm vm-tests run check clean distclean
+	initramfs kunit static vm vm-tests run check check-debug clean distclean
 
 help:
 	@echo "make run              build, boot on emulated VT-d (MODE=$(MODE)), demo"
 	@echo "make check            config audit, build, static checks, KUnit, VM tests"
+	@echo "make check-debug      the VM tests on the debug kernel (KASAN, lockdep, kmemleak)"
 	@echo "make deps             install what is missing (Debian + bookworm-backports)"
 	@echo "make prepare          build/linux = base + patches/ + links to new files"
 	@echo "make refresh          tree edits and commits -> patches/, new files -> repo"
@@ -84,6 +85,9 @@ run: deps
 
 check: deps
 	@rig/check.sh
+
+check-debug: deps
+	@rig/check-debug.sh
 
 clean:
 	rm -rf build/obj build/kunit build/logs build/results.txt build/initramfs*

@@ -3,7 +3,7 @@
 # "RIG-RESULT <status> <test>.<case>" line recorded as vm/<mode>/<test>.<case>,
 # expected cases that did not report (the VM died, hung) as FAIL, and
 #   vm/<mode>/console-clean   FAIL when the kernel log on the console shows
-#                             WARNING/BUG/Oops/KASAN/kmemleak/panic, or the
+#                             WARNING/BUG/Oops/KASAN/leak/lockdep/panic, or the
 #                             run timed out or ended without RIG-EXIT.
 #   rig/vm-tests.sh legacy|scalable|flts
 # The console log is kept in build/logs/vm-tests-<mode>.log.
@@ -11,11 +11,17 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 mode=${1:?usage: rig/vm-tests.sh legacy|scalable|flts}
 tmo=${VM_TESTS_TIMEOUT:-600}
+# VARIANT=debug: the debug kernel; results are named vm-debug/<mode>/...
+variant=${VARIANT:-guest}
+kernel=$OBJ/$variant/arch/x86/boot/bzImage
+prefix=vm
+[ "$variant" = guest ] || prefix=vm-$variant
 mkdir -p "$LOGS"
-console=$LOGS/vm-tests-$mode.log
+console=$LOGS/$prefix-tests-$mode.log
 rm -f "$console"
 
-"$RIG/vm.sh" --mode "$mode" --timeout "$tmo" --quiet --log "$console" -- /rig/run-tests
+"$RIG/vm.sh" --kernel "$kernel" --mode "$mode" --timeout "$tmo" --quiet \
+	--log "$console" -- /rig/run-tests
 rc=$?
 [ -f "$console" ] || : >"$console"
 clean=$(mktemp)
@@ -25,7 +31,7 @@ tr -d '\r' <"$console" >"$clean"
 declare -A seen=()
 while read -r _ status name; do
 	case $status in PASS | FAIL | SKIP) ;; *) continue ;; esac
-	result "$status" "vm/$mode/$name"
+	result "$status" "$prefix/$mode/$name"
 	seen[$name]=1
 done < <(grep -aoE 'RIG-RESULT (PASS|FAIL|SKIP) [A-Za-z0-9_.:+-]+' "$clean")
 
@@ -35,22 +41,23 @@ for f in "$BUILD"/initramfs/rig/tests/*.cases; do
 	t=$(basename "$f" .cases)
 	while read -r c; do
 		[ -n "$c" ] || continue
-		[ -n "${seen[$t.$c]:-}" ] || result FAIL "vm/$mode/$t.$c" "not reported; see ${console#"$REPO"/}"
+		[ -n "${seen[$t.$c]:-}" ] || result FAIL "$prefix/$mode/$t.$c" "not reported; see ${console#"$REPO"/}"
 	done <"$f"
 done
 
 # Kernel lines only (timestamped), the command line echoes excluded.
 bad=$(grep -aE '^\[ *[0-9]+\.[0-9]+\]' "$clean" | grep -avi 'command line:' |
-	grep -aE 'WARNING:|\bBUG\b|Oops|KASAN|kmemleak|[Pp]anic|Call Trace:' | head -n 5)
+	grep -aE 'WARNING:|\bBUG\b|Oops|KASAN|suspected memory leak|[Pp]anic|Call Trace:|possible (circular|recursive)|inconsistent lock' |
+	head -n 5)
 if [ "$rc" = 124 ]; then
-	result FAIL "vm/$mode/console-clean" "timed out after $tmo s; see ${console#"$REPO"/}"
+	result FAIL "$prefix/$mode/console-clean" "timed out after $tmo s; see ${console#"$REPO"/}"
 elif [ -n "$bad" ]; then
-	result FAIL "vm/$mode/console-clean" "see ${console#"$REPO"/}"
+	result FAIL "$prefix/$mode/console-clean" "see ${console#"$REPO"/}"
 	echo "$bad" | sed 's/^/    /'
 elif ! grep -aqE 'RIG-EXIT [0-9]+' "$clean"; then
-	result FAIL "vm/$mode/console-clean" "no RIG-EXIT line (status $rc); see ${console#"$REPO"/}"
+	result FAIL "$prefix/$mode/console-clean" "no RIG-EXIT line (status $rc); see ${console#"$REPO"/}"
 else
-	result PASS "vm/$mode/console-clean"
+	result PASS "$prefix/$mode/console-clean"
 fi
 rm -f "$clean"
 exit 0

@@ -1,0 +1,28 @@
+#!/bin/bash
+# make check-debug: the VM tests of every mode on the debug kernel (lockdep,
+# KASAN, kmemleak, fault injection), a kmemleak scan after them, and a last
+# line "N passed, N failed". Not part of make check (the debug kernel takes
+# ~15 minutes to build from cold).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+RESULTS=$BUILD/results-debug.txt
+export RESULTS
+MODES=${MODES:-legacy scalable flts}
+rm -f "$RESULTS"
+mkdir -p "$LOGS"
+if "$RIG/build.sh" debug >"$LOGS/build-debug.log" 2>&1; then
+	result PASS build/debug
+	for m in $MODES; do
+		VARIANT=debug "$RIG/vm-tests.sh" "$m"
+	done
+else
+	result FAIL build/debug "see build/logs/build-debug.log"
+	tail -n 30 "$LOGS/build-debug.log"
+fi
+pass=$(grep -c '^PASS ' "$RESULTS")
+fail=$(grep -c '^FAIL ' "$RESULTS")
+skip=$(grep -c '^SKIP ' "$RESULTS")
+[ "$fail" -eq 0 ] || { echo "failed:"; grep '^FAIL ' "$RESULTS" | sed 's/^FAIL /  /'; }
+[ "$skip" -eq 0 ] || { echo "skipped ($skip):"; grep '^SKIP ' "$RESULTS" | sed 's/^SKIP /  /'; }
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
