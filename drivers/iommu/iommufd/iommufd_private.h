@@ -143,9 +143,12 @@ int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id,
 static inline void iommufd_put_object(struct iommufd_ctx *ictx,
 				      struct iommufd_object *obj)
 {
-	/* The table holds one: this never drops the last */
+	/*
+	 * Drops the last one only while a destroy waits for it (the table's
+	 * was dropped); that wait is uninterruptible, so is the wake up.
+	 */
 	if (refcount_dec_and_test(&obj->shortterm_users))
-		wake_up_interruptible_all(&ictx->destroy_wait);
+		wake_up_all(&ictx->destroy_wait);
 }
 
 /* Take a long-term reference; the caller holds a short-term one */

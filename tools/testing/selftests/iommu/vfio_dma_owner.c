@@ -71,6 +71,32 @@ static void disown_group(int *group, int *container)
 	*container = -1;
 }
 
+/*
+ * @device DMAs through the IOMMU domain of @container: a pattern copied
+ * RAM -> device -> RAM through IOVA 0x100000 comes back intact.
+ */
+static void expect_dma_round_trip(struct __test_metadata *_metadata,
+				  int container, int device, uint8_t pattern)
+{
+	struct edu edu;
+	uint8_t *buf;
+
+	ASSERT_EQ(0, edu_init(&edu, device));
+	buf = mmap(NULL, 2 * EDU_BUF_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, pattern, EDU_BUF_SIZE);
+	memset(buf + EDU_BUF_SIZE, 0, EDU_BUF_SIZE);
+	ASSERT_EQ(0, vfio_type1_map(container, buf, 0x100000,
+				    2 * EDU_BUF_SIZE));
+	ASSERT_EQ(0, edu_dma_from_ram(&edu, 0x100000, 0, EDU_BUF_SIZE));
+	ASSERT_EQ(0, edu_dma_to_ram(&edu, 0, 0x100000 + EDU_BUF_SIZE,
+				    EDU_BUF_SIZE));
+	ASSERT_EQ(0, memcmp(buf, buf + EDU_BUF_SIZE, EDU_BUF_SIZE));
+	edu_uninit(&edu);
+	munmap(buf, 2 * EDU_BUF_SIZE);
+}
+
 FIXTURE(multi_function) {
 	char fn0[PCI_BDF_SIZE];
 	char fn1[PCI_BDF_SIZE];
@@ -225,8 +251,6 @@ TEST_F(multi_function, pci_stub_allowed_while_owned)
  */
 TEST_F(multi_function, vfio_late_bind_while_owned)
 {
-	uint8_t *buf;
-	struct edu edu;
 	int device;
 
 	if (_metadata->skip)
@@ -238,23 +262,8 @@ TEST_F(multi_function, vfio_late_bind_while_owned)
 
 	device = vfio_group_device_fd(self->group, self->fn1);
 	ASSERT_LE(0, device);
-	ASSERT_EQ(0, edu_init(&edu, device));
-
-	buf = mmap(NULL, 2 * EDU_BUF_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, buf);
-	memset(buf, 0xc3, EDU_BUF_SIZE);
-	memset(buf + EDU_BUF_SIZE, 0, EDU_BUF_SIZE);
-	ASSERT_EQ(0, vfio_type1_map(self->container, buf, 0x100000,
-				    2 * EDU_BUF_SIZE));
-	ASSERT_EQ(0, edu_dma_from_ram(&edu, 0x100000, 0, EDU_BUF_SIZE));
-	ASSERT_EQ(0, edu_dma_to_ram(&edu, 0, 0x100000 + EDU_BUF_SIZE,
-				    EDU_BUF_SIZE));
-	ASSERT_EQ(0, memcmp(buf, buf + EDU_BUF_SIZE, EDU_BUF_SIZE));
-
-	edu_uninit(&edu);
+	expect_dma_round_trip(_metadata, self->container, device, 0xc3);
 	close(device);
-	munmap(buf, 2 * EDU_BUF_SIZE);
 }
 
 FIXTURE(pcie_port) {
@@ -292,9 +301,6 @@ FIXTURE_TEARDOWN(pcie_port)
  */
 TEST_F(pcie_port, port_driver_does_not_block)
 {
-	uint8_t *buf;
-	struct edu edu;
-
 	if (_metadata->skip)
 		return;
 
@@ -305,20 +311,8 @@ TEST_F(pcie_port, port_driver_does_not_block)
 	ASSERT_EQ(0, vfio_legacy_open(&self->vfio, self->edu));
 	ASSERT_TRUE(pci_has_driver(self->port, "pcieport"));
 
-	ASSERT_EQ(0, edu_init(&edu, self->vfio.device));
-	buf = mmap(NULL, 2 * EDU_BUF_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, buf);
-	memset(buf, 0x3c, EDU_BUF_SIZE);
-	memset(buf + EDU_BUF_SIZE, 0, EDU_BUF_SIZE);
-	ASSERT_EQ(0, vfio_type1_map(self->vfio.container, buf, 0x100000,
-				    2 * EDU_BUF_SIZE));
-	ASSERT_EQ(0, edu_dma_from_ram(&edu, 0x100000, 0, EDU_BUF_SIZE));
-	ASSERT_EQ(0, edu_dma_to_ram(&edu, 0, 0x100000 + EDU_BUF_SIZE,
-				    EDU_BUF_SIZE));
-	ASSERT_EQ(0, memcmp(buf, buf + EDU_BUF_SIZE, EDU_BUF_SIZE));
-	edu_uninit(&edu);
-	munmap(buf, 2 * EDU_BUF_SIZE);
+	expect_dma_round_trip(_metadata, self->vfio.container,
+			      self->vfio.device, 0x3c);
 }
 
 TEST_HARNESS_MAIN
