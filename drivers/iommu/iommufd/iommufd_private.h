@@ -32,20 +32,36 @@
  * A long-term reference may only be taken by a holder of a short-term one;
  * destroy re-checks users after the short-term references have drained.
  *
- * Lock order (outer first):
+ * Lock order (outer first), for all of iommufd:
+ *   igroup->lock               (struct iommufd_group: the group's attachment)
+ *   access->ioas_lock          (struct iommufd_access: its IOAS)
+ *   ioas->mutex                (struct iommufd_ioas: its list of HWPTs)
+ *   iopt->domains_rwsem        (struct io_pagetable: domains, accesses)
+ *   iopt->iova_rwsem           (struct io_pagetable: the IOVA trees)
+ *   pages->mutex               (struct iopt_pages: pins and their users)
+ *   mmap_lock of the mm owning the user memory (pinning)
  *   ictx->objects xa_lock      (spinlock; protects the table and the check
- *                               of users on destroy)
+ *                               of users on destroy; taken under any of the
+ *                               above, nothing is taken under it)
+ * Every helper that needs one of them says so with lockdep_assert_held().
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
+#include <linux/iommu.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/refcount.h>
+#include <linux/rwsem.h>
 #include <linux/types.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
 
+struct iommufd_access;
+struct iommufd_device;
 struct iommufd_ioas;
+struct iommu_hwpt_get_dirty_bitmap;
 
 /**
  * struct iommufd_ctx - One open of /dev/iommu
@@ -54,12 +70,20 @@ struct iommufd_ioas;
  *	     destroyed holds XA_ZERO_ENTRY
  * @destroy_wait: Woken when an object's shortterm_users drops to zero
  * @account_mode: How pinned pages are charged (enum iommufd_account_mode)
+ * @groups: iommu_group id -> struct iommufd_group of the bound devices;
+ *	    xa_lock protects it
+ * @lock: Protects the state of the VFIO type1 compatibility requests
+ * @vfio_ioas: The IOAS of the VFIO type1 compatibility requests, or NULL;
+ *	       under the xa_lock of @objects, cleared when it is destroyed
  */
 struct iommufd_ctx {
 	struct file *file;
 	struct xarray objects;
 	wait_queue_head_t destroy_wait;
 	u8 account_mode;
+	struct xarray groups;
+	struct mutex lock;
+	struct iommufd_ioas *vfio_ioas;
 };
 
 /* How pinned pages are charged: IOMMU_OPTION_RLIMIT_MODE values */
@@ -162,12 +186,262 @@ static inline void iommufd_object_put_user(struct iommufd_object *obj)
 	refcount_dec(&obj->users);
 }
 
+/*
+ * The io_pagetable: an I/O address space as userspace maps it, mirrored
+ * into every IOMMU domain built on it. Its internals (areas, pages, the
+ * pinning model) are in io_pagetable.h; this is what other parts of
+ * iommufd use.
+ */
+
+/**
+ * struct io_pagetable - The IOVA space of an IOAS
+ * @domains_rwsem: Protects @domains, @access_list and their ids; held for
+ *		   write to add or remove one, for read while walking them
+ * @domains: index -> struct iommu_domain: every domain mirroring the areas
+ * @access_list: id -> struct iommufd_access attached to this IOVA space
+ * @iova_rwsem: Protects the trees, @iova_alignment and
+ *		@disable_large_pages; taken under @domains_rwsem
+ * @area_itree: The mapped areas (struct iopt_area)
+ * @allowed_itree: The ranges userspace allowed (struct iopt_allowed);
+ *		   empty means everything is allowed
+ * @reserved_itree: The ranges nothing may be mapped in
+ *		    (struct iopt_reserved)
+ * @disable_large_pages: IOMMU_OPTION_HUGE_PAGES was set to 0
+ * @iova_alignment: What every area's IOVA, length and page offset are a
+ *		    multiple of; 1 to PAGE_SIZE
+ */
+struct io_pagetable {
+	struct rw_semaphore domains_rwsem;
+	struct xarray domains;
+	struct xarray access_list;
+
+	struct rw_semaphore iova_rwsem;
+	struct rb_root_cached area_itree;
+	struct rb_root_cached allowed_itree;
+	struct rb_root_cached reserved_itree;
+	u8 disable_large_pages;
+	unsigned long iova_alignment;
+};
+
+void iopt_init_table(struct io_pagetable *iopt);
+void iopt_destroy_table(struct io_pagetable *iopt);
+int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			unsigned long *iova, void __user *uptr,
+			unsigned long length, int iommu_prot,
+			unsigned int flags);
+int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
+		   unsigned long *dst_iova, unsigned long src_iova,
+		   unsigned long length, int iommu_prot, unsigned int flags);
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long length, unsigned long *unmapped);
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
+
+/* iopt_map_user_pages() / iopt_copy_iova() flags */
+enum {
+	IOPT_ALLOC_IOVA = 1 << 0,	/* choose *iova; else it is fixed */
+};
+
+int iopt_set_allow_iova(struct io_pagetable *iopt,
+			struct rb_root_cached *allowed_iova);
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last, void *owner);
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner);
+int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
+					struct device *dev,
+					phys_addr_t *sw_msi_start);
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain);
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain);
+int iopt_disable_large_pages(struct io_pagetable *iopt);
+void iopt_enable_large_pages(struct io_pagetable *iopt);
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access);
+void iopt_remove_access(struct io_pagetable *iopt,
+			struct iommufd_access *access, u32 iopt_access_list_id);
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable);
+int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt,
+				   struct iommu_domain *domain,
+				   unsigned long flags,
+				   struct iommu_hwpt_get_dirty_bitmap *bitmap);
+
+/**
+ * struct iommufd_ioas - An I/O address space
+ * @obj: The object header
+ * @iopt: Its IOVA space
+ * @mutex: Protects @hwpt_list; taken before @iopt's locks
+ * @hwpt_list: The paging HWPTs built on this IOAS
+ *	       (struct iommufd_hwpt_paging.hwpt_item), in creation order
+ */
+struct iommufd_ioas {
+	struct iommufd_object obj;
+	struct io_pagetable iopt;
+	struct mutex mutex;
+	struct list_head hwpt_list;
+};
+
+static_assert(offsetof(struct iommufd_ioas, obj) == 0);
+
+static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
+						    u32 id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ictx, id,
+							IOMMUFD_OBJ_IOAS);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_ioas, obj);
+}
+
+struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
+
+/**
+ * struct iommufd_hw_pagetable - What paging and nested HWPTs share
+ * @obj: The object header
+ * @domain: The IOMMU domain devices attach to
+ */
+struct iommufd_hw_pagetable {
+	struct iommufd_object obj;
+	struct iommu_domain *domain;
+};
+
+/**
+ * struct iommufd_hwpt_paging - A paging HWPT: a domain mirroring an IOAS
+ * @common: The HWPT
+ * @ioas: The IOAS it mirrors; a long-term user of it
+ * @hwpt_item: In @ioas->hwpt_list, under @ioas->mutex
+ * @auto_domain: Created by attaching a device to the IOAS, destroyed with
+ *		 its last device; else created by IOMMU_HWPT_ALLOC
+ * @enforce_cache_coherency: The domain enforces no-snoop blocking
+ * @msi_cookie: The domain has its software MSI window set up
+ * @nest_parent: Allocated with IOMMU_HWPT_ALLOC_NEST_PARENT
+ */
+struct iommufd_hwpt_paging {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_ioas *ioas;
+	struct list_head hwpt_item;
+	bool auto_domain : 1;
+	bool enforce_cache_coherency : 1;
+	bool msi_cookie : 1;
+	bool nest_parent : 1;
+};
+
+/**
+ * struct iommufd_hwpt_nested - A nested HWPT: user translation on a parent
+ * @common: The HWPT
+ * @parent: The nesting parent; a long-term user of it
+ */
+struct iommufd_hwpt_nested {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_hwpt_paging *parent;
+};
+
+static_assert(offsetof(struct iommufd_hwpt_paging, common.obj) == 0);
+static_assert(offsetof(struct iommufd_hwpt_nested, common.obj) == 0);
+
+static inline struct iommufd_hwpt_paging *
+to_hwpt_paging(struct iommufd_hw_pagetable *hwpt)
+{
+	return container_of(hwpt, struct iommufd_hwpt_paging, common);
+}
+
+static inline bool hwpt_is_paging(struct iommufd_hw_pagetable *hwpt)
+{
+	return hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING;
+}
+
+/**
+ * struct iommufd_access - An in-kernel user of an IOAS (emulated devices)
+ * @obj: The object header
+ * @ictx: The context; the access holds a reference on its file
+ * @ioas: The attached IOAS (a long-term user of it), or NULL
+ * @ioas_unpin: During a replace, the IOAS pins are still being dropped on
+ * @ioas_lock: Protects @ioas and @ioas_unpin; taken before the IOAS locks
+ * @ops: The driver's callbacks
+ * @data: Passed to @ops
+ * @iova_alignment: PAGE_SIZE if the access pins pages, else 1
+ * @iopt_access_list_id: Its id in @ioas->iopt.access_list
+ */
+struct iommufd_access {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommufd_ioas *ioas;
+	struct iommufd_ioas *ioas_unpin;
+	struct mutex ioas_lock;
+	const struct iommufd_access_ops *ops;
+	void *data;
+	unsigned long iova_alignment;
+	u32 iopt_access_list_id;
+};
+
+static_assert(offsetof(struct iommufd_access, obj) == 0);
+
 /* The ioctls, one function each */
 int iommufd_destroy(struct iommufd_ucmd *ucmd);
 int iommufd_option(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 
 /* Per object type: called by destroy once nothing uses the object */
 void iommufd_ioas_destroy(struct iommufd_object *obj);
+void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
+void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
+void iommufd_device_destroy(struct iommufd_object *obj);
+void iommufd_access_destroy_object(struct iommufd_object *obj);
+
+/* HWPTs, for devices and the selftest (hw_pagetable.c) */
+struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			  struct iommufd_device *idev, u32 flags,
+			  bool immediate_attach,
+			  const struct iommu_user_data *user_data);
+int iommufd_hwpt_paging_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
+
+/* The compat IOAS of IOMMU_VFIO_IOAS and the VFIO type1 requests */
+struct iommufd_ioas *iommufd_get_compat_ioas(struct iommufd_ctx *ictx);
+
+/*
+ * CONFIG_IOMMUFD_TEST: the mock driver and IOMMU_TEST_CMD (selftest.c),
+ * and the fault-injection points the fail_nth selftest sweeps.
+ */
+#ifdef CONFIG_IOMMUFD_TEST
+int iommufd_test(struct iommufd_ucmd *ucmd);
+void iommufd_selftest_destroy(struct iommufd_object *obj);
+bool iommufd_should_fail(void);
+int __init iommufd_test_init(void);
+void iommufd_test_exit(void);
+bool iommufd_selftest_is_mock_dev(struct device *dev);
+extern size_t iommufd_test_memory_limit;
+#else
+static inline bool iommufd_should_fail(void)
+{
+	return false;
+}
+
+static inline int __init iommufd_test_init(void)
+{
+	return 0;
+}
+
+static inline void iommufd_test_exit(void)
+{
+}
+
+static inline bool iommufd_selftest_is_mock_dev(struct device *dev)
+{
+	return false;
+}
+#endif
 
 #endif

@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * In-kernel accesses: drivers of emulated and mediated devices reading,
+ * writing and pinning the memory an IOAS maps, by IOVA, without an IOMMU.
+ *
+ * An access is an object of the context (IOMMUFD_OBJ_ACCESS) that its
+ * driver creates and destroys; userspace cannot IOMMU_DESTROY it. While
+ * attached it is a long-term user of its IOAS. Pins go through the areas
+ * (iopt_area_add_access()), so pages a domain or another access uses are
+ * not pinned twice, and an IOMMU_IOAS_UNMAP of a pinned range first asks
+ * the driver (ops->unmap) to unpin.
+ *
+ * access->ioas is where new pins go; access->ioas_unpin is where the pins
+ * made so far are. They differ only while iommufd_access_replace() asks the
+ * driver to drop its pins; new pins fail with -ENOENT meanwhile.
+ */
+#include <linux/iommufd.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+
+#include "io_pagetable.h"
+
+/**
+ * iommufd_access_create() - Create an in-kernel access
+ * @ictx: The context; the access holds a reference on it
+ * @ops: The driver's callbacks
+ * @data: Passed to @ops
+ * @id: Gets the access's object id
+ *
+ * Context: Process context.
+ * Return: the access, or an ERR_PTR.
+ */
+struct iommufd_access *
+iommufd_access_create(struct iommufd_ctx *ictx,
+		      const struct iommufd_access_ops *ops, void *data, u32 *id)
+{
+	struct iommufd_access *access;
+
+	access = iommufd_object_alloc(ictx, access, IOMMUFD_OBJ_ACCESS);
+	if (IS_ERR(access))
+		return access;
+
+	access->ops = ops;
+	access->data = data;
+	access->iova_alignment = ops->needs_pin_pages ? PAGE_SIZE : 1;
+	mutex_init(&access->ioas_lock);
+	/* The driver's reference: IOMMU_DESTROY gets -EBUSY */
+	refcount_inc(&access->obj.users);
+	access->ictx = ictx;
+	iommufd_ctx_get(ictx);
+	iommufd_object_finalize(ictx, &access->obj);
+	*id = access->obj.id;
+	return access;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_create, IOMMUFD);
+
+/**
+ * iommufd_access_destroy() - Destroy an access
+ * @access: The access, with nothing pinned any more
+ *
+ * Detaches it if it is still attached.
+ *
+ * Context: Process context.
+ */
+void iommufd_access_destroy(struct iommufd_access *access)
+{
+	struct iommufd_ctx *ictx = access->ictx;
+
+	iommufd_object_put_user(&access->obj);
+	WARN_ON(iommufd_object_destroy_user(ictx, access->obj.id,
+					    IOMMUFD_OBJ_ACCESS));
+	iommufd_ctx_put(ictx);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
+
+static void __iommufd_access_detach(struct iommufd_access *access)
+{
+	struct iommufd_ioas *ioas = access->ioas;
+
+	lockdep_assert_held(&access->ioas_lock);
+
+	iopt_remove_access(&ioas->iopt, access, access->iopt_access_list_id);
+	iommufd_object_put_user(&ioas->obj);
+	access->ioas = NULL;
+	access->ioas_unpin = NULL;
+}
+
+/* Object destroy: the driver destroys its access, or the context closes */
+void iommufd_access_destroy_object(struct iommufd_object *obj)
+{
+	struct iommufd_access *access =
+		container_of(obj, struct iommufd_access, obj);
+
+	mutex_lock(&access->ioas_lock);
+	if (access->ioas)
+		__iommufd_access_detach(access);
+	mutex_unlock(&access->ioas_lock);
+	mutex_destroy(&access->ioas_lock);
+}
+
+/**
+ * iommufd_access_attach() - Attach an access to an IOAS
+ * @access: The access, not attached
+ * @ioas_id: The IOAS
+ *
+ * Context: Process context.
+ * Return: 0; -ENOENT (no such IOAS), -EINVAL (attached already),
+ * -EADDRINUSE (an area does not fit the access's alignment), -ENOMEM.
+ */
+int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
+{
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	mutex_lock(&access->ioas_lock);
+	if (access->ioas) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	ioas = iommufd_get_ioas(access->ictx, ioas_id);
+	if (IS_ERR(ioas)) {
+		rc = PTR_ERR(ioas);
+		goto out_unlock;
+	}
+	rc = iopt_add_access(&ioas->iopt, access);
+	if (!rc) {
+		iommufd_object_get_user(&ioas->obj);
+		access->ioas = ioas;
+		access->ioas_unpin = ioas;
+	}
+	iommufd_put_object(access->ictx, &ioas->obj);
+out_unlock:
+	mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
+
+/**
+ * iommufd_access_replace() - Move an access to another IOAS
+ * @access: The access, attached
+ * @ioas_id: The new IOAS
+ *
+ * A driver that pins pages is asked (ops->unmap of everything) to drop its
+ * pins on the old IOAS first; new pins fail until the move is done.
+ *
+ * Context: Process context; calls ops->unmap without iommufd locks held.
+ * Return: 0; -ENOENT (not attached, no such IOAS), -EADDRINUSE, -ENOMEM;
+ * then the access is still on the old IOAS.
+ */
+int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
+{
+	struct iommufd_ioas *old_ioas, *new_ioas;
+	u32 old_id;
+	int rc;
+
+	mutex_lock(&access->ioas_lock);
+	old_ioas = access->ioas;
+	if (!old_ioas) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	new_ioas = iommufd_get_ioas(access->ictx, ioas_id);
+	if (IS_ERR(new_ioas)) {
+		rc = PTR_ERR(new_ioas);
+		goto out_unlock;
+	}
+	if (new_ioas == old_ioas) {
+		rc = 0;
+		goto out_put;
+	}
+
+	old_id = access->iopt_access_list_id;
+	rc = iopt_add_access(&new_ioas->iopt, access);
+	if (rc) {
+		access->iopt_access_list_id = old_id;
+		goto out_put;
+	}
+	iommufd_object_get_user(&new_ioas->obj);
+	iommufd_put_object(access->ictx, &new_ioas->obj);
+	access->ioas = NULL;
+	mutex_unlock(&access->ioas_lock);
+
+	if (access->ops->needs_pin_pages && access->ops->unmap)
+		access->ops->unmap(access->data, 0, ULONG_MAX);
+
+	mutex_lock(&access->ioas_lock);
+	iopt_remove_access(&old_ioas->iopt, access, old_id);
+	iommufd_object_put_user(&old_ioas->obj);
+	access->ioas = new_ioas;
+	access->ioas_unpin = new_ioas;
+	mutex_unlock(&access->ioas_lock);
+	return 0;
+
+out_put:
+	iommufd_put_object(access->ictx, &new_ioas->obj);
+out_unlock:
+	mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
+
+/**
+ * iommufd_access_detach() - Detach an access from its IOAS
+ * @access: The access, attached, with nothing pinned any more
+ *
+ * Context: Process context.
+ */
+void iommufd_access_detach(struct iommufd_access *access)
+{
+	mutex_lock(&access->ioas_lock);
+	if (!WARN_ON(!access->ioas))
+		__iommufd_access_detach(access);
+	mutex_unlock(&access->ioas_lock);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
+
+/**
+ * iommufd_access_notify_unmap() - Ask the accesses to unpin a range
+ * @iopt: The io_pagetable being unmapped
+ * @iova: First IOVA of the range
+ * @length: Bytes
+ *
+ * Context: Process context; no io_pagetable lock held: the drivers' unmap
+ * callbacks unpin, which takes them.
+ */
+void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
+				 unsigned long length)
+{
+	struct iommufd_access *access;
+	unsigned long index = 0;
+
+	for (;;) {
+		down_read(&iopt->domains_rwsem);
+		access = xa_find(&iopt->access_list, &index, ULONG_MAX,
+				 XA_PRESENT);
+		/* Being destroyed: its destroy detaches it, no pins left */
+		if (access &&
+		    !refcount_inc_not_zero(&access->obj.shortterm_users)) {
+			up_read(&iopt->domains_rwsem);
+			index++;
+			continue;
+		}
+		up_read(&iopt->domains_rwsem);
+		if (!access)
+			break;
+
+		if (access->ops->unmap)
+			access->ops->unmap(access->data, iova, length);
+		iommufd_put_object(access->ictx, &access->obj);
+		index++;
+	}
+}
+
+/*
+ * Pinned pages of consecutive areas line up in one array only if the
+ * areas meet at a page boundary of their memory.
+ */
+static bool access_span_aligned(struct iopt_area *area, unsigned long start,
+				unsigned long last, unsigned long iova,
+				unsigned long last_iova)
+{
+	if (start != iova &&
+	    iopt_area_iova_to_byte(area, start) & ~PAGE_MASK)
+		return false;
+	if (last != last_iova &&
+	    (iopt_area_iova_to_byte(area, last) + 1) & ~PAGE_MASK)
+		return false;
+	return true;
+}
+
+static void access_unpin_range(struct io_pagetable *iopt, unsigned long iova,
+			       unsigned long last_iova)
+{
+	struct iopt_area_contig_iter iter;
+	struct iopt_area *area;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) {
+		unsigned long start, last;
+
+		iopt_area_contig_span(&iter, &start, &last);
+		iopt_area_remove_access(area,
+					iopt_area_iova_to_index(area, start),
+					iopt_area_iova_to_index(area, last));
+	}
+	WARN_ON(!iopt_area_contig_done(&iter));
+}
+
+/**
+ * iommufd_access_pin_pages() - Pin the pages an IOVA range maps
+ * @access: An access whose ops have needs_pin_pages
+ * @iova: First IOVA
+ * @length: Bytes
+ * @out_pages: Gets the struct page of every page of the range, in order
+ * @flags: IOMMUFD_ACCESS_RW_WRITE to write to the pages
+ *
+ * Undo with iommufd_access_unpin_pages() of the same range, at the latest
+ * when ops->unmap asks for it.
+ *
+ * Context: Process context.
+ * Return: 0; -ENOENT (not attached, or the range is not mapped without a
+ * gap), -EINVAL (being unmapped, or areas meeting inside a page), -EPERM
+ * (write pin of a read-only mapping), -EOVERFLOW, -ENOMEM, -EFAULT.
+ */
+int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
+			     unsigned long length, struct page **out_pages,
+			     unsigned int flags)
+{
+	struct iopt_area_contig_iter iter;
+	struct io_pagetable *iopt;
+	unsigned long last_iova;
+	struct iopt_area *area;
+	int rc = 0;
+
+	if (WARN_ON(!access->ops->needs_pin_pages))
+		return -EINVAL;
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last_iova))
+		return -EOVERFLOW;
+
+	mutex_lock(&access->ioas_lock);
+	if (!access->ioas) {
+		mutex_unlock(&access->ioas_lock);
+		return -ENOENT;
+	}
+	iopt = &access->ioas->iopt;
+
+	down_read(&iopt->iova_rwsem);
+	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) {
+		unsigned long start, last, first_index, last_index;
+
+		iopt_area_contig_span(&iter, &start, &last);
+		if (area->prevent_access ||
+		    !access_span_aligned(area, start, last, iova, last_iova)) {
+			rc = -EINVAL;
+			goto err_unpin;
+		}
+		first_index = iopt_area_iova_to_index(area, start);
+		last_index = iopt_area_iova_to_index(area, last);
+		rc = iopt_area_add_access(area, first_index, last_index,
+					  out_pages, flags);
+		if (rc)
+			goto err_unpin;
+		out_pages += last_index - first_index + 1;
+	}
+	if (!iopt_area_contig_done(&iter)) {
+		rc = -ENOENT;
+		goto err_unpin;
+	}
+	up_read(&iopt->iova_rwsem);
+	mutex_unlock(&access->ioas_lock);
+	return 0;
+
+err_unpin:
+	/* [iova, cur_iova) is pinned: the areas before the failing one */
+	if (iter.cur_iova > iova)
+		access_unpin_range(iopt, iova, iter.cur_iova - 1);
+	up_read(&iopt->iova_rwsem);
+	mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
+
+/**
+ * iommufd_access_unpin_pages() - Undo iommufd_access_pin_pages()
+ * @access: The access
+ * @iova: First IOVA, as pinned
+ * @length: Bytes, as pinned
+ *
+ * Context: Process context.
+ */
+void iommufd_access_unpin_pages(struct iommufd_access *access,
+				unsigned long iova, unsigned long length)
+{
+	struct io_pagetable *iopt;
+	unsigned long last_iova;
+
+	if (WARN_ON(!length) ||
+	    WARN_ON(check_add_overflow(iova, length - 1, &last_iova)))
+		return;
+
+	mutex_lock(&access->ioas_lock);
+	if (!WARN_ON(!access->ioas_unpin)) {
+		iopt = &access->ioas_unpin->iopt;
+		down_read(&iopt->iova_rwsem);
+		access_unpin_range(iopt, iova, last_iova);
+		up_read(&iopt->iova_rwsem);
+	}
+	mutex_unlock(&access->ioas_lock);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
+
+/**
+ * iommufd_access_rw() - Read or write the memory an IOVA range maps
+ * @access: The access
+ * @iova: First IOVA
+ * @data: Kernel buffer
+ * @length: Bytes, any alignment
+ * @flags: IOMMUFD_ACCESS_RW_WRITE: copy @data to the IOVA, else from it;
+ *	   IOMMUFD_ACCESS_RW_KTHREAD: the caller has no mm of its own
+ *
+ * Context: Process context or a kthread.
+ * Return: 0; -ENOENT (not attached, or not mapped without a gap), -EINVAL
+ * (being unmapped), -EPERM (write to a read-only mapping), -EOVERFLOW,
+ * -ENOMEM, -EFAULT. On failure part of the copy may be done.
+ */
+int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
+		      void *data, size_t length, unsigned int flags)
+{
+	struct iopt_area_contig_iter iter;
+	struct io_pagetable *iopt;
+	unsigned long last_iova;
+	struct iopt_area *area;
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last_iova))
+		return -EOVERFLOW;
+
+	mutex_lock(&access->ioas_lock);
+	if (!access->ioas) {
+		mutex_unlock(&access->ioas_lock);
+		return -ENOENT;
+	}
+	iopt = &access->ioas->iopt;
+
+	down_read(&iopt->iova_rwsem);
+	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) {
+		unsigned long start, last;
+
+		iopt_area_contig_span(&iter, &start, &last);
+		if (area->prevent_access) {
+			rc = -EINVAL;
+			break;
+		}
+		if ((flags & IOMMUFD_ACCESS_RW_WRITE) &&
+		    !(area->iommu_prot & IOMMU_WRITE)) {
+			rc = -EPERM;
+			break;
+		}
+		rc = iopt_pages_rw_access(area->pages,
+					  iopt_area_iova_to_byte(area, start),
+					  data, last - start + 1, flags);
+		if (rc)
+			break;
+		data += last - start + 1;
+	}
+	if (!rc && !iopt_area_contig_done(&iter))
+		rc = -ENOENT;
+	up_read(&iopt->iova_rwsem);
+	mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_access_rw, IOMMUFD);
