@@ -104,7 +104,7 @@ append+=" --$args"
 
 edu=edu,dma_mask=0xffffffffffffffff
 qemu=(qemu-system-x86_64
-	-machine q35,kernel-irqchip=split -accel tcg -m 512 -smp 2
+	-machine q35,kernel-irqchip=split -accel tcg -m 1024 -smp 2
 	-nodefaults -display none -no-reboot
 	-chardev stdio,id=con,signal=off -serial chardev:con
 	-device "$iommu"

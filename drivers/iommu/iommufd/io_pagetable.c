@@ -360,9 +360,11 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 	align = min(align, max_align);
 	if (align < iopt->iova_alignment)
 		return -EINVAL;
-	/* The page offset is kept only where it fits the alignment */
-	if (page_offset % align)
-		page_offset &= align - 1;
+	/*
+	 * page_offset is a multiple of the lowest set bit of addr_hint, so of
+	 * align: OR-ing it into an aligned IOVA keeps the alignment and gives
+	 * the IOVA the memory's offset in its page.
+	 */
 
 	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
 		return iopt_find_hole(iopt, win_start, win_last, length, align,

@@ -1,14 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * iommufd: /dev/iommu contexts, the object table and the ioctl rules
- * (size handling of every command, unknown requests, IOMMU_DESTROY,
- * IOMMU_IOAS_ALLOC, IOMMU_OPTION).
+ * (size handling of every command, unknown requests), and every ioctl of
+ * the core against the mock IOMMU driver of CONFIG_IOMMUFD_TEST: IOAS
+ * map/unmap/copy/ranges/allowed ranges, options, the VFIO compat IOAS,
+ * in-kernel accesses, mock domains and devices, HWPT allocation (paging
+ * and nested), invalidation, hardware info, and the pinned-page
+ * accounting (rlimits, nothing left pinned after any test).
  */
+#include <assert.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "iommufd_utils.h"
+
+/*
+ * The memory every test maps: shared anonymous memory (not copy-on-write
+ * across the harness' fork, no THP, so MD_CHECK_REFS sees every page),
+ * aligned to the huge page size so automatic IOVA alignment is decided by
+ * the length only.
+ */
+static void *buffer;
+static unsigned long BUFFER_SIZE;
+
+static __attribute__((constructor)) void setup_buffer(void)
+{
+	iommufd_setup_globals();
+	BUFFER_SIZE = 128 * PAGE_SIZE;
+	buffer = iommufd_alloc_buffer(BUFFER_SIZE, HUGEPAGE_SIZE);
+	assert(buffer);
+}
 
 FIXTURE(iommufd) {
 	int fd;
@@ -23,6 +49,7 @@ FIXTURE_SETUP(iommufd)
 FIXTURE_TEARDOWN(iommufd)
 {
 	close(self->fd);
+	teardown_check_unpinned(buffer, BUFFER_SIZE);
 }
 
 TEST_F(iommufd, simple_close)
@@ -107,15 +134,16 @@ TEST_F(iommufd, close_with_objects)
 			uint8_t extra;					\
 		} cmd = { .cmd = { __VA_ARGS__ } };			\
 		const typeof(cmd.cmd) init = { __VA_ARGS__ };		\
+		const __u32 min = (min_size);				\
 		int ret_exact, errno_exact, ret_long, errno_long;	\
 									\
-		cmd.cmd.size = (min_size) - 1;				\
+		cmd.cmd.size = min - 1;					\
 		EXPECT_EQ(-1, ioctl(self->fd, req, &cmd));		\
 		EXPECT_EQ(EINVAL, errno);				\
 									\
 		cmd.cmd = init;						\
 		cmd.cmd.size = sizeof(init) + 1;			\
-		cmd.extra = 0xaa;					\
+		cmd.extra = 0xff;					\
 		EXPECT_EQ(-1, ioctl(self->fd, req, &cmd));		\
 		EXPECT_EQ(E2BIG, errno);				\
 									\
@@ -132,15 +160,44 @@ TEST_F(iommufd, close_with_objects)
 		errno_long = errno;					\
 		EXPECT_EQ(ret_exact, ret_long);				\
 		EXPECT_EQ(errno_exact, errno_long);			\
+									\
+		/* The first released size is accepted, zero-extended */ \
+		cmd.cmd = init;						\
+		cmd.cmd.size = min;					\
+		errno = 0;						\
+		ret_long = ioctl(self->fd, req, &cmd);			\
+		errno_long = errno;					\
+		EXPECT_EQ(ret_exact, ret_long);				\
+		EXPECT_EQ(errno_exact, errno_long);			\
 	})
 
 TEST_F(iommufd, cmd_length)
 {
 	TEST_LENGTH(iommu_destroy, IOMMU_DESTROY, 8, .id = 0x7fffffff);
 	TEST_LENGTH(iommu_ioas_alloc, IOMMU_IOAS_ALLOC, 12);
+	TEST_LENGTH(iommu_ioas_allow_iovas, IOMMU_IOAS_ALLOW_IOVAS, 24,
+		    .ioas_id = 0x7fffffff);
+	TEST_LENGTH(iommu_ioas_copy, IOMMU_IOAS_COPY, 40,
+		    .flags = MAP_RW, .dst_ioas_id = 0x7fffffff,
+		    .src_ioas_id = 0x7fffffff, .length = PAGE_SIZE);
+	TEST_LENGTH(iommu_ioas_iova_ranges, IOMMU_IOAS_IOVA_RANGES, 32,
+		    .ioas_id = 0x7fffffff);
+	TEST_LENGTH(iommu_ioas_map, IOMMU_IOAS_MAP, 40,
+		    .flags = MAP_RW, .ioas_id = 0x7fffffff,
+		    .user_va = (uintptr_t)buffer, .length = PAGE_SIZE);
+	TEST_LENGTH(iommu_ioas_unmap, IOMMU_IOAS_UNMAP, 24,
+		    .ioas_id = 0x7fffffff, .length = PAGE_SIZE);
 	TEST_LENGTH(iommu_option, IOMMU_OPTION, 24,
 		    .option_id = IOMMU_OPTION_RLIMIT_MODE,
 		    .op = IOMMU_OPTION_OP_GET);
+	TEST_LENGTH(iommu_vfio_ioas, IOMMU_VFIO_IOAS, 12,
+		    .op = IOMMU_VFIO_IOAS_GET);
+	TEST_LENGTH(iommu_hwpt_alloc, IOMMU_HWPT_ALLOC, 24,
+		    .dev_id = 0x7fffffff, .pt_id = 0x7fffffff);
+	TEST_LENGTH(iommu_hw_info, IOMMU_GET_HW_INFO, 32,
+		    .dev_id = 0x7fffffff);
+	TEST_LENGTH(iommu_hwpt_invalidate, IOMMU_HWPT_INVALIDATE, 32,
+		    .hwpt_id = 0x7fffffff);
 }
 
 /* Requests iommufd does not implement, and bad encodings of those it does */
@@ -149,10 +206,21 @@ TEST_F(iommufd, cmd_unknown)
 	struct iommu_destroy cmd = { .size = sizeof(cmd) };
 	unsigned int nr;
 
-	for (nr = 0x88; nr <= 0xff; nr++) {
+	/*
+	 * Implemented: 0x80..0x8d and IOMMU_TEST_CMD at 0xa0; the empty
+	 * slots between them and everything past the table are not.
+	 */
+	for (nr = 0x8e; nr <= 0xff; nr++) {
+		if (nr == IOMMUFD_CMD_BASE + 32)
+			continue;
 		EXPECT_EQ(-1, ioctl(self->fd, _IO(IOMMUFD_TYPE, nr), &cmd));
 		EXPECT_EQ(ENOTTY, errno);
 	}
+	EXPECT_EQ(IOMMU_TEST_CMD, _IO(IOMMUFD_TYPE, 0xa0));
+	/* The test command with direction/size bits */
+	nr = _IOWR(IOMMUFD_TYPE, 0xa0, struct iommu_test_cmd);
+	EXPECT_EQ(-1, ioctl(self->fd, nr, &cmd));
+	EXPECT_EQ(ENOTTY, errno);
 	/* Below the iommufd range: VFIO's requests */
 	EXPECT_EQ(-1, ioctl(self->fd, _IO(IOMMUFD_TYPE, 0x7f), &cmd));
 	EXPECT_EQ(ENOTTY, errno);
@@ -226,6 +294,2114 @@ TEST_F(iommufd, option_reserved_and_writeback)
 	EXPECT_EQ(sizeof(cmd), cmd.size);
 	EXPECT_EQ(IOMMU_OPTION_RLIMIT_MODE, cmd.option_id);
 	EXPECT_EQ(IOMMU_OPTION_OP_GET, cmd.op);
+}
+
+/* IOMMU_TEST_CMD itself, and ops that need no IOAS */
+TEST_F(iommufd, test_cmd_basics)
+{
+	struct iommu_test_cmd cmd = TEST_CMD_INIT(0, 0);
+	int access_fd;
+
+	/* Unknown ops */
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_TEST_CMD, &cmd));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	cmd.op = 0x7fff;
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_TEST_CMD, &cmd));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+
+	/* Size rules of the table apply: min 68, struct 72 */
+	cmd.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT;
+	cmd.memory_limit.limit = DEFAULT_TEMP_MEMORY_LIMIT;
+	cmd.size = 67;
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_TEST_CMD, &cmd));
+	EXPECT_EQ(EINVAL, errno);
+	cmd.size = 68;
+	EXPECT_EQ(0, ioctl(self->fd, IOMMU_TEST_CMD, &cmd));
+
+	test_err_set_temp_memory_limit(EINVAL, 0);
+	test_err_set_temp_memory_limit(EINVAL, 11);
+	test_cmd_set_temp_memory_limit(12);
+	test_cmd_set_temp_memory_limit(DEFAULT_TEMP_MEMORY_LIMIT);
+
+	/* Objects that do not exist */
+	test_err_add_reserved(ENOENT, 0x7fffffff, PAGE_SIZE, PAGE_SIZE);
+	test_err_mock_domain(ENOENT, 0x7fffffff);
+	test_err_mock_domain_replace(ENOENT, 0x7fffffff, 0x7fffffff);
+	test_err_create_access(ENOENT, 0x7fffffff, 0);
+	test_err_md_check_map(ENOENT, 0x7fffffff, MOCK_APERTURE_START,
+			      PAGE_SIZE, buffer);
+	test_err_md_check_iotlb(ENOENT, 0x7fffffff, 0, 0);
+
+	/* The access ops want an access fd: the iommufd is not one */
+	test_err_access_rw(EBADFD, self->fd, 0, buffer, 1, 0);
+	test_err_access_pages(EBADFD, self->fd, 0, 0, PAGE_SIZE, NULL);
+	test_err_destroy_access_pages(EBADFD, self->fd, 1);
+	test_err_access_replace_ioas(EBADFD, self->fd, 1);
+	access_fd = open("/dev/null", O_RDWR);
+	ASSERT_LE(0, access_fd);
+	test_err_access_rw(EBADFD, access_fd, 0, buffer, 1, 0);
+	close(access_fd);
+
+	/* MD_CHECK_REFS: page aligned only; nothing is pinned now */
+	test_err_md_check_refs(EINVAL, (uint8_t *)buffer + 1, PAGE_SIZE, 0);
+	test_err_md_check_refs(EINVAL, buffer, PAGE_SIZE - 1, 0);
+	test_cmd_md_check_refs(buffer, BUFFER_SIZE, 0);
+	test_err_md_check_refs(EIO, buffer, PAGE_SIZE, 1);
+}
+
+TEST_F(iommufd, vfio_ioas)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_VFIO_IOAS_GET,
+		.__reserved = 1,
+	};
+	__u32 ioas_id, ioas2_id, id;
+
+	test_err_vfio_ioas(ENODEV, IOMMU_VFIO_IOAS_GET, 0);
+	test_ioctl_ioas_alloc(&ioas_id);
+	test_ioctl_ioas_alloc(&ioas2_id);
+	test_err_vfio_ioas(ENODEV, IOMMU_VFIO_IOAS_GET, 0);
+
+	test_err_vfio_ioas(ENOENT, IOMMU_VFIO_IOAS_SET, 0x7fffffff);
+	test_err_vfio_ioas(ENOENT, IOMMU_VFIO_IOAS_SET, 0);
+	test_err_vfio_ioas(EOPNOTSUPP, 3, ioas_id);
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_VFIO_IOAS, &cmd));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+
+	id = ioas_id;
+	test_cmd_vfio_ioas(IOMMU_VFIO_IOAS_SET, &id);
+	id = 0;
+	test_cmd_vfio_ioas(IOMMU_VFIO_IOAS_GET, &id);
+	EXPECT_EQ(ioas_id, id);
+
+	id = ioas2_id;
+	test_cmd_vfio_ioas(IOMMU_VFIO_IOAS_SET, &id);
+	id = 0;
+	test_cmd_vfio_ioas(IOMMU_VFIO_IOAS_GET, &id);
+	EXPECT_EQ(ioas2_id, id);
+
+	/* CLEAR forgets it without destroying it */
+	test_cmd_vfio_ioas(IOMMU_VFIO_IOAS_CLEAR, &id);
+	test_err_vfio_ioas(ENODEV, IOMMU_VFIO_IOAS_GET, 0);
+	test_ioctl_destroy(ioas2_id);
+
+	/* Destroying the compat IOAS clears the selection */
+	id = ioas_id;
+	test_cmd_vfio_ioas(IOMMU_VFIO_IOAS_SET, &id);
+	test_ioctl_destroy(ioas_id);
+	test_err_vfio_ioas(ENODEV, IOMMU_VFIO_IOAS_GET, 0);
+}
+
+/*
+ * An IOAS, with no domain, with one mock domain (a mock device attached to
+ * the IOAS: an automatic HWPT), or with two distinct mock domains (the
+ * second a HWPT allocated on the IOAS, with a second mock device attached
+ * to it), optionally with a tiny temporary memory limit so pinning and
+ * mapping work in very small batches; the results must be the same.
+ */
+FIXTURE(iommufd_ioas) {
+	int fd;
+	__u32 ioas_id;
+	unsigned int ndomains;
+	__u32 stdev_id[2];
+	__u32 hwpt_id[2];
+	__u32 idev_id[2];
+	__u64 base_iova;
+};
+
+FIXTURE_VARIANT(iommufd_ioas) {
+	unsigned int mock_domains;
+	unsigned int memory_limit;
+};
+
+/*
+ * Attach @n (1 or 2) mock devices to @ioas_id so that the IOAS has @n
+ * distinct domains: two devices attached to the IOAS itself would share one
+ * automatic HWPT.
+ */
+static void add_mock_domains(struct __test_metadata *_metadata, int fd,
+			     __u32 ioas_id, unsigned int n, __u32 *stdev_id,
+			     __u32 *hwpt_id, __u32 *idev_id)
+{
+	__u32 attached;
+
+	if (!n)
+		return;
+	ASSERT_EQ(0, _test_cmd_mock_domain(fd, ioas_id, &stdev_id[0],
+					   &hwpt_id[0], &idev_id[0]));
+	ASSERT_NE(0, hwpt_id[0]);
+	ASSERT_NE(ioas_id, hwpt_id[0]);
+	if (n < 2)
+		return;
+	ASSERT_EQ(0, _test_cmd_hwpt_alloc(fd, idev_id[0], ioas_id, 0,
+					  &hwpt_id[1], IOMMU_HWPT_DATA_NONE,
+					  NULL, 0));
+	ASSERT_EQ(0, _test_cmd_mock_domain(fd, hwpt_id[1], &stdev_id[1],
+					   &attached, &idev_id[1]));
+	ASSERT_EQ(hwpt_id[1], attached);
+	ASSERT_NE(hwpt_id[0], hwpt_id[1]);
+}
+
+FIXTURE_SETUP(iommufd_ioas)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	self->ndomains = variant->mock_domains;
+	add_mock_domains(_metadata, self->fd, self->ioas_id, self->ndomains,
+			 self->stdev_id, self->hwpt_id, self->idev_id);
+	/* Inside the mock aperture, also without a domain */
+	self->base_iova = MOCK_APERTURE_START;
+	if (variant->memory_limit)
+		test_cmd_set_temp_memory_limit(variant->memory_limit);
+}
+
+FIXTURE_TEARDOWN(iommufd_ioas)
+{
+	if (variant->memory_limit)
+		EXPECT_EQ(0, _test_cmd_set_temp_memory_limit(self->fd,
+							     DEFAULT_TEMP_MEMORY_LIMIT));
+	close(self->fd);
+	teardown_check_unpinned(buffer, BUFFER_SIZE);
+}
+
+FIXTURE_VARIANT_ADD(iommufd_ioas, no_domain) {
+	.mock_domains = 0,
+};
+
+FIXTURE_VARIANT_ADD(iommufd_ioas, mock_domain) {
+	.mock_domains = 1,
+};
+
+FIXTURE_VARIANT_ADD(iommufd_ioas, two_mock_domain) {
+	.mock_domains = 2,
+};
+
+FIXTURE_VARIANT_ADD(iommufd_ioas, mock_domain_limit) {
+	.mock_domains = 1,
+	.memory_limit = 16,
+};
+
+FIXTURE_VARIANT_ADD(iommufd_ioas, two_mock_domain_limit) {
+	.mock_domains = 2,
+	.memory_limit = 32,
+};
+
+/* Every domain of the fixture maps iova..+length to uptr */
+#define check_map_all(iova, length, uptr)				\
+	({								\
+		unsigned int __d;					\
+		for (__d = 0; __d < self->ndomains; __d++) {		\
+			test_cmd_md_check_map(self->hwpt_id[__d], iova,	\
+					      length, uptr);		\
+		}							\
+	})
+
+/* Pages of uptr..+length hold @refs pins (only pinned with a domain) */
+#define check_refs_if_domain(uptr, length, refs)			\
+	({								\
+		test_cmd_md_check_refs(uptr, length,			\
+				       self->ndomains ? (refs) : 0);	\
+	})
+
+static bool ranges_intersect(__u64 a, __u64 alen, __u64 b, __u64 blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+TEST_F(iommufd_ioas, ioas_destroy)
+{
+	if (!self->ndomains) {
+		/* Areas do not hold the IOAS */
+		test_ioctl_ioas_map_fixed(buffer, PAGE_SIZE, self->base_iova);
+		test_ioctl_destroy(self->ioas_id);
+		test_err_destroy(ENOENT, self->ioas_id);
+		return;
+	}
+
+	/* Busy while a domain is built on it */
+	test_err_destroy(EBUSY, self->ioas_id);
+	/* An automatic HWPT is busy while its device is attached */
+	test_err_destroy(EBUSY, self->hwpt_id[0]);
+	/* Devices are not destroyable, the selftest object owning them is */
+	test_err_destroy(EBUSY, self->idev_id[0]);
+
+	test_ioctl_ioas_map_fixed(buffer, PAGE_SIZE, self->base_iova);
+	if (self->ndomains == 2) {
+		test_ioctl_destroy(self->stdev_id[1]);
+		test_err_destroy(EBUSY, self->ioas_id);
+		/* A manual HWPT stays after its device left */
+		test_ioctl_destroy(self->hwpt_id[1]);
+	}
+	test_err_destroy(EBUSY, self->ioas_id);
+	test_ioctl_destroy(self->stdev_id[0]);
+	/* The automatic HWPT went away with its last device */
+	test_err_destroy(ENOENT, self->hwpt_id[0]);
+	test_err_destroy(ENOENT, self->stdev_id[0]);
+	/* The area was unpinned with the last domain */
+	test_cmd_md_check_refs(buffer, PAGE_SIZE, 0);
+	test_ioctl_destroy(self->ioas_id);
+}
+
+/* Many areas left for the close of the context to clean up */
+TEST_F(iommufd_ioas, ioas_area_auto_destroy)
+{
+	unsigned int i;
+
+	/* Each area on its own pages of the buffer */
+	for (i = 0; i != 10; i++) {
+		void *uptr = (uint8_t *)buffer + i * 11 * PAGE_SIZE;
+
+		test_ioctl_ioas_map_fixed(uptr, PAGE_SIZE * (i + 1),
+					  self->base_iova +
+						  i * 16 * PAGE_SIZE);
+		check_map_all(self->base_iova + i * 16 * PAGE_SIZE,
+			      PAGE_SIZE * (i + 1), uptr);
+		check_refs_if_domain(uptr, PAGE_SIZE * (i + 1), 1);
+	}
+}
+
+TEST_F(iommufd_ioas, area)
+{
+	/* Room below for the overlap checks, also inside the aperture */
+	__u64 base = self->base_iova + 64 * PAGE_SIZE;
+	unsigned int i;
+
+	for (i = 0; i != 10; i++) {
+		test_ioctl_ioas_map_fixed((uint8_t *)buffer + i * PAGE_SIZE,
+					  PAGE_SIZE, base + 2 * i * PAGE_SIZE);
+		check_map_all(base + 2 * i * PAGE_SIZE, PAGE_SIZE,
+			      (uint8_t *)buffer + i * PAGE_SIZE);
+	}
+	check_refs_if_domain(buffer, 10 * PAGE_SIZE, 1);
+
+	/* Overlaps with an existing area, fully or partly */
+	test_err_ioctl_ioas_map_fixed(EEXIST, buffer, PAGE_SIZE, base);
+	test_err_ioctl_ioas_map_fixed(EEXIST, buffer, 2 * PAGE_SIZE,
+				      base - PAGE_SIZE);
+	test_err_ioctl_ioas_map_fixed(EEXIST, buffer, 3 * PAGE_SIZE,
+				      base + PAGE_SIZE);
+	test_err_ioctl_ioas_map_fixed(EEXIST, buffer, 40 * PAGE_SIZE,
+				      base - 10 * PAGE_SIZE);
+
+	/* Areas are never split */
+	test_err_ioctl_ioas_unmap(ENOENT, base, PAGE_SIZE / 2);
+	test_err_ioctl_ioas_unmap(ENOENT, base + PAGE_SIZE / 2, PAGE_SIZE);
+	/* Nothing there */
+	test_err_ioctl_ioas_unmap(ENOENT, base + PAGE_SIZE, PAGE_SIZE);
+	test_err_ioctl_ioas_unmap(ENOENT, base + 20 * PAGE_SIZE,
+				  100 * PAGE_SIZE);
+
+	for (i = 0; i != 10; i++)
+		test_ioctl_ioas_unmap(base + 2 * i * PAGE_SIZE, PAGE_SIZE);
+	test_err_ioctl_ioas_unmap(ENOENT, base, PAGE_SIZE);
+	test_cmd_md_check_refs(buffer, 10 * PAGE_SIZE, 0);
+}
+
+TEST_F(iommufd_ioas, map_errors)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.ioas_id = self->ioas_id,
+		.user_va = (uintptr_t)buffer,
+		.length = PAGE_SIZE,
+		.iova = self->base_iova,
+		.__reserved = 1,
+	};
+	void *gone;
+	__u64 iova;
+
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	cmd.__reserved = 0;
+	cmd.flags |= 1 << 3;
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+
+	/* Neither readable nor writeable */
+	iova = self->base_iova;
+	EXPECT_EQ(-1, _test_ioctl_ioas_map(self->fd, self->ioas_id, buffer,
+					   PAGE_SIZE, &iova,
+					   IOMMU_IOAS_MAP_FIXED_IOVA));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* Lengths and addresses at the end of the 64 bit space */
+	test_err_ioctl_ioas_map_fixed(EOVERFLOW, buffer, PAGE_SIZE, UINT64_MAX);
+	test_err_ioctl_ioas_map(EOVERFLOW, buffer, UINT64_MAX, &iova);
+	test_err_ioctl_ioas_map_fixed(EOVERFLOW, buffer, 2 * PAGE_SIZE,
+				      UINT64_MAX - PAGE_SIZE + 1);
+	test_err_ioctl_ioas_map(EOVERFLOW, (void *)(UINTPTR_MAX - 10),
+				PAGE_SIZE, &iova);
+	/* Automatic IOVA for half the address space or more */
+	test_err_ioctl_ioas_map(EOVERFLOW, buffer, 1ULL << 63, &iova);
+
+	test_err_ioctl_ioas_map_id(ENOENT, 0x7fffffff, buffer, PAGE_SIZE,
+				   &iova);
+	test_err_ioctl_ioas_map_id(ENOENT, 0, buffer, PAGE_SIZE, &iova);
+	test_err_ioctl_ioas_map(EINVAL, buffer, 0, &iova);
+	test_err_ioctl_ioas_map_fixed(EINVAL, buffer, 0, self->base_iova);
+
+	/* User memory that is not there */
+	gone = mmap(NULL, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, gone);
+	ASSERT_EQ(0, munmap(gone, 4 * PAGE_SIZE));
+	if (self->ndomains) {
+		/* Pinned right away for the domains */
+		test_err_ioctl_ioas_map_fixed(EFAULT, gone, 4 * PAGE_SIZE,
+					      self->base_iova);
+		/* And nothing was left behind */
+		test_ioctl_ioas_map_fixed(buffer, 4 * PAGE_SIZE,
+					  self->base_iova);
+		test_ioctl_ioas_unmap(self->base_iova, 4 * PAGE_SIZE);
+
+		/* The domains' alignment: half a CPU page */
+		test_err_ioctl_ioas_map_fixed(EINVAL, buffer,
+					      MOCK_PAGE_SIZE / 2,
+					      self->base_iova);
+		test_err_ioctl_ioas_map_fixed(EINVAL, buffer, PAGE_SIZE,
+					      self->base_iova + 1);
+		test_err_ioctl_ioas_map_fixed(EINVAL,
+					      (uint8_t *)buffer + 16,
+					      MOCK_PAGE_SIZE,
+					      self->base_iova);
+		test_err_ioctl_ioas_map(EINVAL, buffer, MOCK_PAGE_SIZE + 16,
+					&iova);
+		/* Outside the aperture: reserved */
+		test_err_ioctl_ioas_map_fixed(EINVAL, buffer, PAGE_SIZE, 0);
+		test_err_ioctl_ioas_map_fixed(EINVAL, buffer, 2 * PAGE_SIZE,
+					      MOCK_APERTURE_START - PAGE_SIZE);
+		test_err_ioctl_ioas_map_fixed(EINVAL, buffer, 2 * PAGE_SIZE,
+					      (__u64)MOCK_APERTURE_LAST + 1 -
+						      PAGE_SIZE);
+		/* Half-page mappings work */
+		test_ioctl_ioas_map_fixed((uint8_t *)buffer + MOCK_PAGE_SIZE,
+					  MOCK_PAGE_SIZE,
+					  self->base_iova + MOCK_PAGE_SIZE);
+		check_map_all(self->base_iova + MOCK_PAGE_SIZE,
+			      MOCK_PAGE_SIZE,
+			      (uint8_t *)buffer + MOCK_PAGE_SIZE);
+		test_cmd_md_check_refs(buffer, PAGE_SIZE, 1);
+		test_ioctl_ioas_unmap(self->base_iova + MOCK_PAGE_SIZE,
+				      MOCK_PAGE_SIZE);
+	} else {
+		/* Without a domain nothing is pinned yet */
+		test_ioctl_ioas_map_fixed(gone, 4 * PAGE_SIZE,
+					  self->base_iova);
+		test_ioctl_ioas_unmap(self->base_iova, 4 * PAGE_SIZE);
+		/* Any byte alignment, and IOVA 0, are fine */
+		test_ioctl_ioas_map_fixed((uint8_t *)buffer + 1, 3, 0);
+		test_ioctl_ioas_map_fixed((uint8_t *)buffer + 7, 1,
+					  self->base_iova + 5);
+		test_ioctl_ioas_unmap(0, 3);
+		test_ioctl_ioas_unmap(self->base_iova + 5, 1);
+	}
+	test_cmd_md_check_refs(buffer, BUFFER_SIZE, 0);
+}
+
+TEST_F(iommufd_ioas, unmap_errors)
+{
+	__u64 len = 0x5a5a;
+
+	test_err_ioctl_ioas_unmap_id(ENOENT, 0x7fffffff, 0, UINT64_MAX);
+	test_err_ioctl_ioas_unmap_id(ENOENT, 0x7fffffff, self->base_iova,
+				     PAGE_SIZE);
+	test_err_ioctl_ioas_unmap(EINVAL, self->base_iova, 0);
+	test_err_ioctl_ioas_unmap(EOVERFLOW, UINT64_MAX, PAGE_SIZE);
+	test_err_ioctl_ioas_unmap(EOVERFLOW, PAGE_SIZE, UINT64_MAX);
+	test_err_ioctl_ioas_unmap(EOVERFLOW, UINT64_MAX - PAGE_SIZE + 1,
+				  2 * PAGE_SIZE);
+
+	/* Unmap-all always works, also on an empty IOAS */
+	test_cmd_ioas_unmap_all_id(self->ioas_id, &len);
+	EXPECT_EQ(0, len);
+
+	test_ioctl_ioas_map_fixed(buffer, PAGE_SIZE, self->base_iova);
+	test_ioctl_ioas_map_fixed((uint8_t *)buffer + PAGE_SIZE,
+				  2 * PAGE_SIZE,
+				  self->base_iova + 4 * PAGE_SIZE);
+	test_ioctl_ioas_map((uint8_t *)buffer + 3 * PAGE_SIZE,
+			    4 * PAGE_SIZE, &len);
+	check_refs_if_domain(buffer, 7 * PAGE_SIZE, 1);
+	test_cmd_ioas_unmap_all_id(self->ioas_id, &len);
+	EXPECT_EQ(7 * PAGE_SIZE, len);
+	test_cmd_md_check_refs(buffer, 7 * PAGE_SIZE, 0);
+	test_err_ioctl_ioas_unmap(ENOENT, self->base_iova, PAGE_SIZE);
+}
+
+/*
+ * Four areas of 8 pages in a 60 page window: unmapping the window removes
+ * them and reports their 32 pages; windows cutting an area fail.
+ */
+TEST_F(iommufd_ioas, unmap_fully_contained_areas)
+{
+	__u64 base = self->base_iova;
+	unsigned int i;
+	__u64 len;
+
+	/* At pages 2, 18, 34 and 50 of the window */
+	for (i = 0; i != 4; i++)
+		test_ioctl_ioas_map_fixed(buffer, 8 * PAGE_SIZE,
+					  base + (2 + 16 * i) * PAGE_SIZE);
+
+	test_err_ioctl_ioas_unmap(ENOENT, base + 3 * PAGE_SIZE, PAGE_SIZE);
+	test_err_ioctl_ioas_unmap(ENOENT, base, 4 * PAGE_SIZE);
+	test_err_ioctl_ioas_unmap(ENOENT, base + 56 * PAGE_SIZE,
+				  8 * PAGE_SIZE);
+	test_err_ioctl_ioas_unmap(ENOENT, base + 10 * PAGE_SIZE,
+				  8 * PAGE_SIZE);
+	/* All four are still there */
+	for (i = 0; i != 4; i++)
+		check_map_all(base + (2 + 16 * i) * PAGE_SIZE, 8 * PAGE_SIZE,
+			      buffer);
+
+	ASSERT_EQ(0, _test_ioctl_ioas_unmap(self->fd, self->ioas_id, base,
+					    60 * PAGE_SIZE, &len));
+	EXPECT_EQ(32 * PAGE_SIZE, len);
+	test_err_ioctl_ioas_unmap(ENOENT, base, 64 * PAGE_SIZE);
+	test_cmd_md_check_refs(buffer, 8 * PAGE_SIZE, 0);
+}
+
+TEST_F(iommufd_ioas, area_auto_iova)
+{
+	__u64 iovas[10];
+	unsigned int i, j;
+
+	for (i = 0; i != 10; i++) {
+		__u64 length = PAGE_SIZE * (i + 1);
+
+		test_ioctl_ioas_map(buffer, length, &iovas[i]);
+		EXPECT_NE(0, iovas[i]);
+		EXPECT_EQ(0, iovas[i] % lowbit(length));
+		if (self->ndomains) {
+			EXPECT_LE(MOCK_APERTURE_START, iovas[i]);
+			EXPECT_GE(MOCK_APERTURE_LAST, iovas[i] + length - 1);
+		}
+		check_map_all(iovas[i], length, buffer);
+	}
+	for (i = 0; i != 10; i++) {
+		for (j = i + 1; j != 10; j++) {
+			EXPECT_FALSE(ranges_intersect(iovas[i],
+						      PAGE_SIZE * (i + 1),
+						      iovas[j],
+						      PAGE_SIZE * (j + 1)));
+		}
+	}
+	/* Each MAP pins its pages once: page p is in 10 - p areas */
+	for (i = 0; i != 10; i++) {
+		check_refs_if_domain((uint8_t *)buffer + i * PAGE_SIZE,
+				     PAGE_SIZE, 10 - i);
+	}
+	for (i = 0; i != 10; i++)
+		test_ioctl_ioas_unmap(iovas[i], PAGE_SIZE * (i + 1));
+	test_cmd_md_check_refs(buffer, 10 * PAGE_SIZE, 0);
+}
+
+/* Automatic IOVA goes around reserved ranges */
+TEST_F(iommufd_ioas, area_auto_iova_reserved)
+{
+	/* The lowest IOVA automatic allocation can return */
+	__u64 start = self->ndomains ? MOCK_APERTURE_START : PAGE_SIZE;
+	__u64 iova, iovas[8];
+	unsigned int i, k;
+
+	/* Leave one-page holes every four pages */
+	for (k = 0; k != 16; k++)
+		test_cmd_add_reserved(self->ioas_id,
+				      start + (4 * k + 1) * PAGE_SIZE,
+				      3 * PAGE_SIZE);
+	/* Overlapping reservations are fine */
+	test_cmd_add_reserved(self->ioas_id, start + 2 * PAGE_SIZE,
+			      2 * PAGE_SIZE);
+
+	for (i = 0; i != 8; i++) {
+		test_ioctl_ioas_map(buffer, PAGE_SIZE, &iovas[i]);
+		EXPECT_LE(start, iovas[i]);
+		for (k = 0; k != 16; k++) {
+			__u64 rsv = start + (4 * k + 1) * PAGE_SIZE;
+
+			EXPECT_FALSE(ranges_intersect(iovas[i], PAGE_SIZE, rsv,
+						      3 * PAGE_SIZE));
+		}
+		/* The lowest holes are used first */
+		EXPECT_EQ(start + 4 * i * PAGE_SIZE, iovas[i]);
+		check_map_all(iovas[i], PAGE_SIZE, buffer);
+	}
+	/* Two pages fit nowhere in the pattern */
+	test_ioctl_ioas_map(buffer, 2 * PAGE_SIZE, &iova);
+	EXPECT_LE(start + 64 * PAGE_SIZE, iova);
+	EXPECT_EQ(0, iova % (2 * PAGE_SIZE));
+
+	/* Fixed mappings into a reserved range fail */
+	test_err_ioctl_ioas_map_fixed(EINVAL, buffer, PAGE_SIZE,
+				      start + 5 * PAGE_SIZE);
+	test_err_ioctl_ioas_map_fixed(EINVAL, buffer, 2 * PAGE_SIZE,
+				      start + 48 * PAGE_SIZE);
+	/* Reserving over an area fails */
+	test_err_add_reserved(EADDRINUSE, self->ioas_id, iova, PAGE_SIZE);
+	test_err_add_reserved(EADDRINUSE, self->ioas_id, iova - PAGE_SIZE,
+			      2 * PAGE_SIZE);
+	test_err_add_reserved(EINVAL, self->ioas_id, start, 0);
+	test_err_add_reserved(EOVERFLOW, self->ioas_id,
+			      UINT64_MAX - PAGE_SIZE + 1, 2 * PAGE_SIZE);
+	/* Nine areas on the first page, one on the second */
+	check_refs_if_domain(buffer, PAGE_SIZE, 9);
+	check_refs_if_domain((uint8_t *)buffer + PAGE_SIZE, PAGE_SIZE, 1);
+}
+
+TEST_F(iommufd_ioas, iova_ranges)
+{
+	struct iommu_iova_range ranges[4];
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = self->ioas_id,
+		.num_iovas = 4,
+		.allowed_iovas = (uintptr_t)ranges,
+		.__reserved = 1,
+	};
+	__u64 first = self->ndomains ? MOCK_APERTURE_START : 0;
+	__u64 last = self->ndomains ? MOCK_APERTURE_LAST : UINT64_MAX;
+	__u64 align = self->ndomains ? MOCK_PAGE_SIZE : 1;
+	__u64 alignment;
+	__u32 num;
+
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	num = 4;
+	test_err_ioctl_ioas_iova_ranges(ENOENT, 0x7fffffff, ranges, &num,
+					NULL);
+
+	/* No room: the count and alignment still come back */
+	num = 0;
+	test_err_ioctl_ioas_iova_ranges(EMSGSIZE, self->ioas_id, NULL, &num,
+					&alignment);
+	EXPECT_EQ(1, num);
+	EXPECT_EQ(align, alignment);
+
+	memset(ranges, 0x5a, sizeof(ranges));
+	num = 4;
+	test_ioctl_ioas_iova_ranges(self->ioas_id, ranges, &num, &alignment);
+	ASSERT_EQ(1, num);
+	EXPECT_EQ(align, alignment);
+	EXPECT_EQ(first, ranges[0].start);
+	EXPECT_EQ(last, ranges[0].last);
+	/* Only the ranges are written */
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, ranges[1].start);
+
+	/* A reservation splits the range */
+	test_cmd_add_reserved(self->ioas_id, self->base_iova + PAGE_SIZE,
+			      PAGE_SIZE);
+	memset(ranges, 0x5a, sizeof(ranges));
+	num = 1;
+	test_err_ioctl_ioas_iova_ranges(EMSGSIZE, self->ioas_id, ranges, &num,
+					&alignment);
+	EXPECT_EQ(2, num);
+	EXPECT_EQ(align, alignment);
+	/* The first range is written, nothing past the capacity */
+	EXPECT_EQ(first, ranges[0].start);
+	EXPECT_EQ(self->base_iova + PAGE_SIZE - 1, ranges[0].last);
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, ranges[1].start);
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, ranges[1].last);
+
+	num = 4;
+	test_ioctl_ioas_iova_ranges(self->ioas_id, ranges, &num, &alignment);
+	ASSERT_EQ(2, num);
+	EXPECT_EQ(first, ranges[0].start);
+	EXPECT_EQ(self->base_iova + PAGE_SIZE - 1, ranges[0].last);
+	EXPECT_EQ(self->base_iova + 2 * PAGE_SIZE, ranges[1].start);
+	EXPECT_EQ(last, ranges[1].last);
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, ranges[2].start);
+
+	/* Allowed ranges are not intersected into the answer */
+	ranges[0].start = self->base_iova + 16 * PAGE_SIZE;
+	ranges[0].last = self->base_iova + 32 * PAGE_SIZE - 1;
+	test_ioctl_ioas_allow_iovas(self->ioas_id, ranges, 1);
+	num = 4;
+	test_ioctl_ioas_iova_ranges(self->ioas_id, ranges, &num, &alignment);
+	ASSERT_EQ(2, num);
+	EXPECT_EQ(first, ranges[0].start);
+	EXPECT_EQ(last, ranges[1].last);
+}
+
+TEST_F(iommufd_ioas, area_allowed)
+{
+	struct iommu_iova_range ranges[2];
+	struct iommu_ioas_allow_iovas cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = self->ioas_id,
+		.num_iovas = 1,
+		.allowed_iovas = (uintptr_t)ranges,
+		.__reserved = 1,
+	};
+	__u64 lo = self->base_iova + 256 * PAGE_SIZE;
+	__u64 hi = lo + 16 * PAGE_SIZE - 1;
+	__u64 iova, iovas[4];
+	unsigned int i;
+
+	ranges[0].start = lo;
+	ranges[0].last = hi;
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	test_err_ioctl_ioas_allow_iovas(ENOENT, 0x7fffffff, ranges, 1);
+	test_err_ioctl_ioas_allow_iovas(EFAULT, self->ioas_id, NULL, 1);
+
+	/* start >= last, and overlapping ranges */
+	ranges[0].start = lo;
+	ranges[0].last = lo;
+	test_err_ioctl_ioas_allow_iovas(EINVAL, self->ioas_id, ranges, 1);
+	ranges[0].last = lo - 1;
+	test_err_ioctl_ioas_allow_iovas(EINVAL, self->ioas_id, ranges, 1);
+	ranges[0].start = lo;
+	ranges[0].last = lo + 4 * PAGE_SIZE - 1;
+	ranges[1].start = lo + 4 * PAGE_SIZE - 1;
+	ranges[1].last = hi;
+	test_err_ioctl_ioas_allow_iovas(EINVAL, self->ioas_id, ranges, 2);
+	ranges[1] = ranges[0];
+	test_err_ioctl_ioas_allow_iovas(EINVAL, self->ioas_id, ranges, 2);
+
+	if (self->ndomains) {
+		/* The aperture reservations */
+		ranges[0].start = 0;
+		ranges[0].last = lo;
+		test_err_ioctl_ioas_allow_iovas(EADDRINUSE, self->ioas_id,
+						ranges, 1);
+		ranges[0].start = lo;
+		ranges[0].last = (__u64)MOCK_APERTURE_LAST + 1;
+		test_err_ioctl_ioas_allow_iovas(EADDRINUSE, self->ioas_id,
+						ranges, 1);
+	}
+
+	ranges[0].start = lo;
+	ranges[0].last = hi;
+	test_ioctl_ioas_allow_iovas(self->ioas_id, ranges, 1);
+
+	/* Automatic allocation stays in the allowed range */
+	for (i = 0; i != 4; i++) {
+		test_ioctl_ioas_map(buffer, PAGE_SIZE * (i + 1), &iovas[i]);
+		EXPECT_LE(lo, iovas[i]);
+		EXPECT_GE(hi, iovas[i] + PAGE_SIZE * (i + 1) - 1);
+		check_map_all(iovas[i], PAGE_SIZE * (i + 1), buffer);
+	}
+	/* 10 of its 16 pages are used; no room for 8 more */
+	test_err_ioctl_ioas_map(ENOSPC, buffer, 8 * PAGE_SIZE, &iova);
+	/* Fixed mappings are not restricted to it */
+	test_ioctl_ioas_map_fixed(buffer, PAGE_SIZE, self->base_iova);
+
+	/* Reservations may not intersect allowed ranges */
+	test_err_add_reserved(EADDRINUSE, self->ioas_id, hi, PAGE_SIZE);
+	test_cmd_add_reserved(self->ioas_id, hi + 1, PAGE_SIZE);
+	/* and allowed ranges not reservations; the old list stays */
+	ranges[0].start = hi - PAGE_SIZE;
+	ranges[0].last = hi + 2 * PAGE_SIZE;
+	test_err_ioctl_ioas_allow_iovas(EADDRINUSE, self->ioas_id, ranges, 1);
+	test_err_add_reserved(EADDRINUSE, self->ioas_id, lo + 12 * PAGE_SIZE,
+			      PAGE_SIZE);
+
+	if (!self->ndomains) {
+		/* A domain's aperture reservation conflicts with the list */
+		ranges[0].start = PAGE_SIZE;
+		ranges[0].last = lo - 1;
+		ranges[1].start = lo;
+		ranges[1].last = hi;
+		test_ioctl_ioas_allow_iovas(self->ioas_id, ranges, 2);
+		test_err_mock_domain(EADDRINUSE, self->ioas_id);
+	}
+
+	/* Clearing the list lifts the restriction */
+	for (i = 0; i != 4; i++)
+		test_ioctl_ioas_unmap(iovas[i], PAGE_SIZE * (i + 1));
+	test_ioctl_ioas_allow_iovas(self->ioas_id, NULL, 0);
+	test_cmd_add_reserved(self->ioas_id, lo, PAGE_SIZE);
+	if (!self->ndomains) {
+		__u32 stdev_id, hwpt_id;
+
+		test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, NULL);
+		test_cmd_md_check_map(hwpt_id, self->base_iova, PAGE_SIZE,
+				      buffer);
+		test_ioctl_destroy(stdev_id);
+	}
+	test_ioctl_ioas_unmap(self->base_iova, PAGE_SIZE);
+}
+
+/* Copy windows of 2 KiB at odd steps out of one area into another IOAS */
+TEST_F(iommufd_ioas, copy_sweep)
+{
+	const __u64 src = self->base_iova;
+	const __u64 len = 4 * PAGE_SIZE;
+	uint8_t tmp[2048];
+	__u32 dst_ioas;
+	__u64 off, dst;
+	int access_fd;
+
+	test_ioctl_ioas_map_fixed(buffer, len, src);
+	test_ioctl_ioas_alloc(&dst_ioas);
+	test_cmd_create_access(dst_ioas, &access_fd, 0);
+
+	for (off = 0; off + sizeof(tmp) <= len; off += 511) {
+		/* Fixed destination at an unrelated, unaligned IOVA */
+		dst = 0x100000 + 3 * off;
+		test_ioctl_ioas_copy(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+				     dst_ioas, self->ioas_id, sizeof(tmp),
+				     src + off, &dst);
+		EXPECT_EQ(0x100000 + 3 * off, dst);
+		memset(tmp, 0, sizeof(tmp));
+		test_cmd_access_rw(access_fd, dst, tmp, sizeof(tmp), 0);
+		ASSERT_EQ(0, memcmp(tmp, (uint8_t *)buffer + off,
+				    sizeof(tmp)));
+		test_ioctl_ioas_unmap_id(dst_ioas, dst, sizeof(tmp));
+
+		/* Automatic destination */
+		test_ioctl_ioas_copy(IOMMU_IOAS_MAP_READABLE, dst_ioas,
+				     self->ioas_id, sizeof(tmp), src + off,
+				     &dst);
+		memset(tmp, 0, sizeof(tmp));
+		test_cmd_access_rw(access_fd, dst, tmp, sizeof(tmp), 0);
+		ASSERT_EQ(0, memcmp(tmp, (uint8_t *)buffer + off,
+				    sizeof(tmp)));
+		test_ioctl_ioas_unmap_id(dst_ioas, dst, sizeof(tmp));
+	}
+	close(access_fd);
+	test_ioctl_destroy(dst_ioas);
+	test_ioctl_ioas_unmap(src, len);
+}
+
+TEST_F(iommufd_ioas, copy_area)
+{
+	const __u64 src = self->base_iova;
+	__u32 dst_ioas, stdev_id, hwpt_id;
+	__u64 dst, ro_iova;
+
+	test_ioctl_ioas_map_fixed(buffer, 4 * PAGE_SIZE, src);
+	test_ioctl_ioas_alloc(&dst_ioas);
+	test_cmd_mock_domain(dst_ioas, &stdev_id, &hwpt_id, NULL);
+
+	/* Into a domain of another IOAS: the pages are pinned only once */
+	test_ioctl_ioas_copy(MAP_RW, dst_ioas, self->ioas_id, 4 * PAGE_SIZE,
+			     src, &dst);
+	test_cmd_md_check_map(hwpt_id, dst, 4 * PAGE_SIZE, buffer);
+	test_cmd_md_check_refs(buffer, 4 * PAGE_SIZE, 1);
+	/* Also a copy of a part */
+	test_ioctl_ioas_copy(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA, dst_ioas,
+			     self->ioas_id, PAGE_SIZE, src + 2 * PAGE_SIZE,
+			     &(__u64){ MOCK_APERTURE_START + 64 * PAGE_SIZE });
+	test_cmd_md_check_map(hwpt_id, MOCK_APERTURE_START + 64 * PAGE_SIZE,
+			      PAGE_SIZE, (uint8_t *)buffer + 2 * PAGE_SIZE);
+	test_cmd_md_check_refs(buffer, 4 * PAGE_SIZE, 1);
+	/* The destination keeps the pages */
+	test_ioctl_ioas_unmap(src, 4 * PAGE_SIZE);
+	test_cmd_md_check_refs(buffer, 4 * PAGE_SIZE, 1);
+	test_cmd_md_check_map(hwpt_id, dst, 4 * PAGE_SIZE, buffer);
+	test_ioctl_ioas_map_fixed(buffer, 4 * PAGE_SIZE, src);
+
+	/* Overlaps in the destination */
+	test_err_ioctl_ioas_copy(EEXIST, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+				 dst_ioas, self->ioas_id, PAGE_SIZE, src,
+				 &dst);
+	/* The destination's alignment: a 2 KiB window at an odd offset */
+	test_err_ioctl_ioas_copy(EINVAL, MAP_RW, dst_ioas, self->ioas_id,
+				 MOCK_PAGE_SIZE, src + 511, &dst);
+	/* Outside the destination's aperture */
+	dst = 0;
+	test_err_ioctl_ioas_copy(EINVAL, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+				 dst_ioas, self->ioas_id, PAGE_SIZE, src, &dst);
+
+	/* Holes in the source */
+	test_err_ioctl_ioas_copy(ENOENT, MAP_RW, dst_ioas, self->ioas_id,
+				 2 * PAGE_SIZE, src + 3 * PAGE_SIZE, &dst);
+	test_err_ioctl_ioas_copy(ENOENT, MAP_RW, dst_ioas, self->ioas_id,
+				 PAGE_SIZE, src + 8 * PAGE_SIZE, &dst);
+	/* Objects */
+	test_err_ioctl_ioas_copy(ENOENT, MAP_RW, dst_ioas, 0x7fffffff,
+				 PAGE_SIZE, src, &dst);
+	test_err_ioctl_ioas_copy(ENOENT, MAP_RW, 0x7fffffff, self->ioas_id,
+				 PAGE_SIZE, src, &dst);
+	test_err_ioctl_ioas_copy(ENOENT, MAP_RW, hwpt_id, self->ioas_id,
+				 PAGE_SIZE, src, &dst);
+	/* Arguments */
+	test_err_ioctl_ioas_copy(EOPNOTSUPP, MAP_RW | (1 << 3), dst_ioas,
+				 self->ioas_id, PAGE_SIZE, src, &dst);
+	test_err_ioctl_ioas_copy(EINVAL, 0, dst_ioas, self->ioas_id,
+				 PAGE_SIZE, src, &dst);
+	test_err_ioctl_ioas_copy(EINVAL, MAP_RW, dst_ioas, self->ioas_id, 0,
+				 src, &dst);
+	test_err_ioctl_ioas_copy(EOVERFLOW, MAP_RW, dst_ioas, self->ioas_id,
+				 UINT64_MAX, src, &dst);
+	test_err_ioctl_ioas_copy(EOVERFLOW, MAP_RW, dst_ioas, self->ioas_id,
+				 PAGE_SIZE, UINT64_MAX, &dst);
+
+	/* Write access may not be gained by a copy */
+	ro_iova = src + 16 * PAGE_SIZE;
+	ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id,
+					  (uint8_t *)buffer + 8 * PAGE_SIZE,
+					  PAGE_SIZE, &ro_iova,
+					  IOMMU_IOAS_MAP_READABLE |
+						  IOMMU_IOAS_MAP_FIXED_IOVA));
+	test_err_ioctl_ioas_copy(EPERM, MAP_RW, dst_ioas, self->ioas_id,
+				 PAGE_SIZE, ro_iova, &dst);
+	test_err_ioctl_ioas_copy(EPERM, IOMMU_IOAS_MAP_WRITEABLE, dst_ioas,
+				 self->ioas_id, PAGE_SIZE, ro_iova, &dst);
+	test_ioctl_ioas_copy(IOMMU_IOAS_MAP_READABLE, dst_ioas, self->ioas_id,
+			     PAGE_SIZE, ro_iova, &dst);
+	test_cmd_md_check_map(hwpt_id, dst, PAGE_SIZE,
+			      (uint8_t *)buffer + 8 * PAGE_SIZE);
+	/* Unmap-all reports every area: 4 + 1 + 1 pages */
+	test_cmd_ioas_unmap_all_id(dst_ioas, &dst);
+	EXPECT_EQ(6 * PAGE_SIZE, dst);
+	test_ioctl_destroy(stdev_id);
+	test_ioctl_destroy(dst_ioas);
+}
+
+TEST_F(iommufd_ioas, option_huge_pages)
+{
+	const __u64 dom_align = self->ndomains ? MOCK_PAGE_SIZE : 1;
+	__u64 alignment, val;
+	__u32 num = 0;
+
+	val = 0x5a;
+	test_cmd_option(IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_GET,
+			self->ioas_id, &val);
+	EXPECT_EQ(1, val);
+	test_err_option(ENOENT, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_GET,
+			0, 0);
+	test_err_option(ENOENT, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_GET,
+			0x7fffffff, 0);
+	test_err_option(EINVAL, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET,
+			self->ioas_id, 2);
+	test_err_option(EOPNOTSUPP, IOMMU_OPTION_HUGE_PAGES, 2, self->ioas_id,
+			0);
+
+	/* Off: PAGE_SIZE alignment; idempotent */
+	val = 0;
+	test_cmd_option(IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET,
+			self->ioas_id, &val);
+	test_cmd_option(IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET,
+			self->ioas_id, &val);
+	test_cmd_option(IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_GET,
+			self->ioas_id, &val);
+	EXPECT_EQ(0, val);
+	test_err_ioctl_ioas_iova_ranges(EMSGSIZE, self->ioas_id, NULL, &num,
+					&alignment);
+	EXPECT_EQ(PAGE_SIZE, alignment);
+	test_err_ioctl_ioas_map_fixed(EINVAL, buffer, PAGE_SIZE / 2,
+				      self->base_iova);
+	test_ioctl_ioas_map_fixed(buffer, 2 * PAGE_SIZE, self->base_iova);
+	check_map_all(self->base_iova, 2 * PAGE_SIZE, buffer);
+
+	/* On again */
+	val = 1;
+	test_cmd_option(IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET,
+			self->ioas_id, &val);
+	num = 0;
+	test_err_ioctl_ioas_iova_ranges(EMSGSIZE, self->ioas_id, NULL, &num,
+					&alignment);
+	EXPECT_EQ(dom_align, alignment);
+
+	if (self->ndomains) {
+		/* Not while a domain has areas */
+		test_err_option(EINVAL, IOMMU_OPTION_HUGE_PAGES,
+				IOMMU_OPTION_OP_SET, self->ioas_id, 0);
+	} else {
+		/* Areas not aligned to PAGE_SIZE are in the way */
+		test_ioctl_ioas_map_fixed(buffer, PAGE_SIZE / 2,
+					  self->base_iova + 4 * PAGE_SIZE);
+		test_err_option(EADDRINUSE, IOMMU_OPTION_HUGE_PAGES,
+				IOMMU_OPTION_OP_SET, self->ioas_id, 0);
+		test_ioctl_ioas_unmap(self->base_iova + 4 * PAGE_SIZE,
+				      PAGE_SIZE / 2);
+		/* Aligned areas are fine */
+		val = 0;
+		test_cmd_option(IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET,
+				self->ioas_id, &val);
+	}
+	test_ioctl_ioas_unmap(self->base_iova, 2 * PAGE_SIZE);
+}
+
+/* Pinning through an in-kernel access (the mdev model) */
+TEST_F(iommufd_ioas, access_pin)
+{
+	__u64 iova = self->base_iova, ro_iova, alignment;
+	__u32 pages_id, pages_id2, num;
+	unsigned int npages, off;
+	int access_fd, rw_fd;
+
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, iova);
+	test_cmd_create_access(self->ioas_id, &access_fd,
+			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	test_err_create_access(EOPNOTSUPP, self->ioas_id, 1 << 1);
+	test_err_create_access(ENOENT, 0x7fffffff, 0);
+
+	/* A pinning access raises the alignment to PAGE_SIZE */
+	num = 0;
+	test_err_ioctl_ioas_iova_ranges(EMSGSIZE, self->ioas_id, NULL, &num,
+					&alignment);
+	EXPECT_EQ(PAGE_SIZE, alignment);
+
+	for (npages = 1; npages < 16; npages += 3) {
+		for (off = 0; off + npages <= 32; off += 5) {
+			test_cmd_access_pages(access_fd,
+					      MOCK_FLAGS_ACCESS_WRITE,
+					      iova + off * PAGE_SIZE,
+					      npages * PAGE_SIZE,
+					      (uint8_t *)buffer +
+						      off * PAGE_SIZE,
+					      &pages_id);
+			test_cmd_destroy_access_pages(access_fd, pages_id);
+		}
+	}
+
+	/* Two items at once, then each goes once */
+	test_cmd_access_pages(access_fd, 0, iova, 4 * PAGE_SIZE, buffer,
+			      &pages_id);
+	test_cmd_access_pages(access_fd, 0, iova + PAGE_SIZE, PAGE_SIZE, NULL,
+			      &pages_id2);
+	EXPECT_NE(pages_id, pages_id2);
+	test_cmd_destroy_access_pages(access_fd, pages_id2);
+	test_err_destroy_access_pages(ENOENT, access_fd, pages_id2);
+	test_cmd_destroy_access_pages(access_fd, pages_id);
+	test_err_destroy_access_pages(ENOENT, access_fd, pages_id);
+	test_err_destroy_access_pages(ENOENT, access_fd, 0x7fffffff);
+
+	/* The pages must be the ones of the user memory at uptr */
+	test_err_access_pages(EBADE, access_fd, 0, iova, PAGE_SIZE,
+			      (uint8_t *)buffer + PAGE_SIZE);
+	/* Not mapped */
+	test_err_access_pages(ENOENT, access_fd, 0, iova + BUFFER_SIZE,
+			      PAGE_SIZE, NULL);
+	test_err_access_pages(ENOENT, access_fd, 0,
+			      iova + BUFFER_SIZE - PAGE_SIZE, 2 * PAGE_SIZE,
+			      NULL);
+	/* Arguments */
+	test_err_access_pages(EOPNOTSUPP, access_fd, 1 << 3, iova, PAGE_SIZE,
+			      NULL);
+	test_err_access_pages(ENOMEM, access_fd, 0, iova,
+			      16 * 1024 * 1024 + PAGE_SIZE, NULL);
+
+	/* Write pins of a read-only area */
+	ro_iova = iova + 2 * BUFFER_SIZE;
+	ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id, buffer,
+					  PAGE_SIZE, &ro_iova,
+					  IOMMU_IOAS_MAP_READABLE |
+						  IOMMU_IOAS_MAP_FIXED_IOVA));
+	test_err_access_pages(EPERM, access_fd, MOCK_FLAGS_ACCESS_WRITE,
+			      ro_iova, PAGE_SIZE, NULL);
+	test_cmd_access_pages(access_fd, 0, ro_iova, PAGE_SIZE, buffer,
+			      &pages_id);
+	test_cmd_destroy_access_pages(access_fd, pages_id);
+
+	/* An access that does not pin cannot pin */
+	test_cmd_create_access(self->ioas_id, &rw_fd, 0);
+	test_err_access_pages(EOPNOTSUPP, rw_fd, 0, iova, PAGE_SIZE, NULL);
+	close(rw_fd);
+
+	/* Closing the access unpins and restores the alignment */
+	test_cmd_access_pages(access_fd, 0, iova, 8 * PAGE_SIZE, buffer,
+			      &pages_id);
+	close(access_fd);
+	num = 0;
+	test_err_ioctl_ioas_iova_ranges(EMSGSIZE, self->ioas_id, NULL, &num,
+					&alignment);
+	EXPECT_EQ(self->ndomains ? MOCK_PAGE_SIZE : 1, alignment);
+	test_ioctl_ioas_unmap(ro_iova, PAGE_SIZE);
+	test_ioctl_ioas_unmap(iova, BUFFER_SIZE);
+	test_cmd_md_check_refs(buffer, BUFFER_SIZE, 0);
+}
+
+/* Unmapping an area tells the access to drop what it pinned there */
+TEST_F(iommufd_ioas, access_pin_unmap)
+{
+	__u64 iova = self->base_iova;
+	__u32 pages_id, pages_id2;
+	int access_fd;
+
+	test_ioctl_ioas_map_fixed(buffer, 8 * PAGE_SIZE, iova);
+	test_ioctl_ioas_map_fixed((uint8_t *)buffer + 8 * PAGE_SIZE,
+				  8 * PAGE_SIZE, iova + 8 * PAGE_SIZE);
+	test_cmd_create_access(self->ioas_id, &access_fd,
+			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	test_cmd_access_pages(access_fd, MOCK_FLAGS_ACCESS_WRITE,
+			      iova + PAGE_SIZE, 2 * PAGE_SIZE,
+			      (uint8_t *)buffer + PAGE_SIZE, &pages_id);
+	test_cmd_access_pages(access_fd, 0, iova + 9 * PAGE_SIZE, PAGE_SIZE,
+			      (uint8_t *)buffer + 9 * PAGE_SIZE, &pages_id2);
+
+	test_ioctl_ioas_unmap(iova, 8 * PAGE_SIZE);
+	test_err_destroy_access_pages(ENOENT, access_fd, pages_id);
+	/* Nothing of the unmapped area is left pinned */
+	test_cmd_md_check_refs(buffer, 8 * PAGE_SIZE, 0);
+	check_map_all(iova + 8 * PAGE_SIZE, 8 * PAGE_SIZE,
+		      (uint8_t *)buffer + 8 * PAGE_SIZE);
+
+	/* The other item is untouched */
+	test_cmd_destroy_access_pages(access_fd, pages_id2);
+	test_ioctl_ioas_unmap(iova + 8 * PAGE_SIZE, 8 * PAGE_SIZE);
+	close(access_fd);
+	test_cmd_md_check_refs(buffer, 16 * PAGE_SIZE, 0);
+}
+
+/* Byte-granular reads and writes through an access, both paths */
+TEST_F_TIMEOUT(iommufd_ioas, access_rw, 300)
+{
+	static const __u32 paths[] = { 0, MOCK_ACCESS_RW_SLOW_PATH };
+	const __u64 iova = self->base_iova;
+	uint8_t *big, *mem = buffer;
+	uint8_t tmp[64], pattern[64];
+	unsigned int p, off, len, i;
+	__u64 ro_iova;
+	int access_fd;
+
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, iova);
+	test_cmd_create_access(self->ioas_id, &access_fd, 0);
+
+	for (p = 0; p != ARRAY_SIZE(paths); p++) {
+		for (off = PAGE_SIZE - 50; off < PAGE_SIZE + 50; off++) {
+			for (len = 1; len < 64; len++) {
+				for (i = 0; i != len; i++)
+					pattern[i] = (uint8_t)(off + len * 3 +
+							       i + p);
+				test_cmd_access_rw(access_fd, iova + off,
+						   pattern, len,
+						   MOCK_ACCESS_RW_WRITE |
+							   paths[p]);
+				ASSERT_EQ(0, memcmp(mem + off, pattern, len));
+				memset(tmp, 0, sizeof(tmp));
+				test_cmd_access_rw(access_fd, iova + off, tmp,
+						   len, paths[p]);
+				ASSERT_EQ(0, memcmp(tmp, mem + off, len));
+			}
+		}
+	}
+
+	/* The whole buffer at once, both ways */
+	big = malloc(BUFFER_SIZE);
+	ASSERT_NE(NULL, big);
+	for (i = 0; i != BUFFER_SIZE; i++)
+		big[i] = (uint8_t)(i * 13 + 1);
+	test_cmd_access_rw(access_fd, iova, big, BUFFER_SIZE,
+			   MOCK_ACCESS_RW_WRITE);
+	ASSERT_EQ(0, memcmp(big, buffer, BUFFER_SIZE));
+	memset(big, 0, BUFFER_SIZE);
+	test_cmd_access_rw(access_fd, iova, big, BUFFER_SIZE,
+			   MOCK_ACCESS_RW_SLOW_PATH);
+	ASSERT_EQ(0, memcmp(big, buffer, BUFFER_SIZE));
+	free(big);
+
+	/* Errors */
+	test_err_access_rw(ENOENT, access_fd, iova + BUFFER_SIZE, tmp, 1, 0);
+	test_err_access_rw(ENOENT, access_fd, iova + BUFFER_SIZE - 1, tmp, 2,
+			   0);
+	test_err_access_rw(EOPNOTSUPP, access_fd, iova, tmp, 1, 1 << 1);
+	test_err_access_rw(ENOMEM, access_fd, iova, buffer,
+			   16 * 1024 * 1024 + 1, 0);
+	ro_iova = iova + 2 * BUFFER_SIZE;
+	ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id, buffer,
+					  PAGE_SIZE, &ro_iova,
+					  IOMMU_IOAS_MAP_READABLE |
+						  IOMMU_IOAS_MAP_FIXED_IOVA));
+	for (p = 0; p != ARRAY_SIZE(paths); p++) {
+		test_err_access_rw(EPERM, access_fd, ro_iova, tmp, 8,
+				   MOCK_ACCESS_RW_WRITE | paths[p]);
+		test_cmd_access_rw(access_fd, ro_iova, tmp, 8, paths[p]);
+		ASSERT_EQ(0, memcmp(tmp, buffer, 8));
+	}
+	close(access_fd);
+}
+
+TEST_F(iommufd_ioas, access_replace_ioas)
+{
+	const __u64 iova = self->base_iova + 64 * PAGE_SIZE;
+	__u32 ioas_a, ioas_b;
+	uint8_t tmp[16];
+	int access_fd;
+
+	test_ioctl_ioas_alloc(&ioas_a);
+	test_ioctl_ioas_alloc(&ioas_b);
+	test_ioctl_ioas_map_fixed_id(ioas_a, buffer, PAGE_SIZE, iova);
+	test_ioctl_ioas_map_fixed_id(ioas_b, (uint8_t *)buffer + PAGE_SIZE,
+				     PAGE_SIZE, iova);
+
+	test_cmd_create_access(ioas_a, &access_fd, 0);
+	/* The access holds its IOAS */
+	test_err_destroy(EBUSY, ioas_a);
+	test_cmd_access_rw(access_fd, iova + 8, tmp, sizeof(tmp), 0);
+	EXPECT_EQ(0, memcmp(tmp, (uint8_t *)buffer + 8, sizeof(tmp)));
+
+	test_cmd_access_replace_ioas(access_fd, ioas_b);
+	test_cmd_access_rw(access_fd, iova + 8, tmp, sizeof(tmp), 0);
+	EXPECT_EQ(0, memcmp(tmp, (uint8_t *)buffer + PAGE_SIZE + 8,
+			    sizeof(tmp)));
+	test_ioctl_destroy(ioas_a);
+	test_err_destroy(EBUSY, ioas_b);
+
+	/* Targets that are not an IOAS */
+	test_err_access_replace_ioas(ENOENT, access_fd, 0x7fffffff);
+	test_err_access_replace_ioas(ENOENT, access_fd, ioas_a);
+	if (self->ndomains)
+		test_err_access_replace_ioas(ENOENT, access_fd,
+					     self->hwpt_id[0]);
+	/* Still on ioas_b */
+	test_cmd_access_rw(access_fd, iova + 8, tmp, sizeof(tmp), 0);
+	EXPECT_EQ(0, memcmp(tmp, (uint8_t *)buffer + PAGE_SIZE + 8,
+			    sizeof(tmp)));
+
+	/* Onto the fixture's IOAS, with its domains */
+	test_ioctl_ioas_map_fixed((uint8_t *)buffer + 2 * PAGE_SIZE,
+				  PAGE_SIZE, iova);
+	test_cmd_access_replace_ioas(access_fd, self->ioas_id);
+	test_cmd_access_rw(access_fd, iova + 8, tmp, sizeof(tmp), 0);
+	EXPECT_EQ(0, memcmp(tmp, (uint8_t *)buffer + 2 * PAGE_SIZE + 8,
+			    sizeof(tmp)));
+	test_ioctl_destroy(ioas_b);
+	close(access_fd);
+	test_ioctl_ioas_unmap(iova, PAGE_SIZE);
+}
+
+/*
+ * One or two mock domains, on the common buffer or on hugetlb memory (two
+ * huge pages): what the domains map, and the pin counts.
+ */
+FIXTURE(iommufd_mock_domain) {
+	int fd;
+	__u32 ioas_id;
+	unsigned int ndomains;
+	__u32 stdev_id[2];
+	__u32 hwpt_id[2];
+	__u32 idev_id[2];
+	uint8_t *buf;
+	size_t buf_size;
+};
+
+FIXTURE_VARIANT(iommufd_mock_domain) {
+	unsigned int mock_domains;
+	bool hugepages;
+};
+
+FIXTURE_SETUP(iommufd_mock_domain)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	self->ndomains = variant->mock_domains;
+	add_mock_domains(_metadata, self->fd, self->ioas_id, self->ndomains,
+			 self->stdev_id, self->hwpt_id, self->idev_id);
+	if (variant->hugepages) {
+		/* Needs free huge pages (the VM runner reserves them) */
+		self->buf_size = 2 * HUGEPAGE_SIZE;
+		self->buf = mmap(NULL, self->buf_size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB |
+					 MAP_POPULATE,
+				 -1, 0);
+		ASSERT_NE(MAP_FAILED, self->buf);
+	} else {
+		self->buf = buffer;
+		self->buf_size = BUFFER_SIZE;
+	}
+}
+
+FIXTURE_TEARDOWN(iommufd_mock_domain)
+{
+	close(self->fd);
+	teardown_check_unpinned(buffer, BUFFER_SIZE);
+	if (self->buf != buffer) {
+		teardown_check_unpinned(self->buf, self->buf_size);
+		munmap(self->buf, self->buf_size);
+	}
+}
+
+FIXTURE_VARIANT_ADD(iommufd_mock_domain, one_domain) {
+	.mock_domains = 1,
+};
+
+FIXTURE_VARIANT_ADD(iommufd_mock_domain, two_domains) {
+	.mock_domains = 2,
+};
+
+FIXTURE_VARIANT_ADD(iommufd_mock_domain, one_domain_hugepage) {
+	.mock_domains = 1,
+	.hugepages = true,
+};
+
+FIXTURE_VARIANT_ADD(iommufd_mock_domain, two_domains_hugepage) {
+	.mock_domains = 2,
+	.hugepages = true,
+};
+
+TEST_F(iommufd_mock_domain, basic)
+{
+	const __u64 iova = MOCK_APERTURE_START;
+	__u64 aligned;
+	__u32 num = 1;
+	struct iommu_iova_range range;
+	void *gone;
+
+	/* The IOAS takes the aperture and the alignment of the domains */
+	test_ioctl_ioas_iova_ranges(self->ioas_id, &range, &num, &aligned);
+	EXPECT_EQ(1, num);
+	EXPECT_EQ(MOCK_APERTURE_START, range.start);
+	EXPECT_EQ(MOCK_APERTURE_LAST, range.last);
+	EXPECT_EQ(MOCK_PAGE_SIZE, aligned);
+
+	test_cmd_md_check_refs(self->buf, self->buf_size, 0);
+	test_ioctl_ioas_map_fixed(self->buf, self->buf_size, iova);
+	check_map_all(iova, self->buf_size, self->buf);
+	/* One pin, whatever the number of domains */
+	test_cmd_md_check_refs(self->buf, self->buf_size, 1);
+	/* MD_CHECK_MAP notices a different page */
+	test_err_md_check_map(EINVAL, self->hwpt_id[0], iova, PAGE_SIZE,
+			      self->buf + PAGE_SIZE);
+	test_err_md_check_map(EINVAL, self->hwpt_id[0], iova + 1, PAGE_SIZE,
+			      self->buf + 1);
+	test_err_md_check_map(EINVAL, self->hwpt_id[0],
+			      iova + self->buf_size, PAGE_SIZE, self->buf);
+	test_err_md_check_map(ENOENT, self->ioas_id, iova, PAGE_SIZE,
+			      self->buf);
+	test_ioctl_ioas_unmap(iova, self->buf_size);
+	test_cmd_md_check_refs(self->buf, self->buf_size, 0);
+	test_err_md_check_map(EINVAL, self->hwpt_id[0], iova, PAGE_SIZE,
+			      self->buf);
+
+	/* Pinning memory that is not there fails at MAP */
+	gone = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, gone);
+	munmap(gone, PAGE_SIZE);
+	test_err_ioctl_ioas_map_fixed(EFAULT, gone, PAGE_SIZE, iova);
+	/* Read-only user memory can only be mapped read-only */
+	gone = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, gone);
+	memset(gone, 1, PAGE_SIZE);
+	ASSERT_EQ(0, mprotect(gone, PAGE_SIZE, PROT_READ));
+	test_err_ioctl_ioas_map_fixed(EFAULT, gone, PAGE_SIZE, iova);
+	aligned = iova;
+	ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id, gone,
+					  PAGE_SIZE, &aligned,
+					  IOMMU_IOAS_MAP_READABLE |
+						  IOMMU_IOAS_MAP_FIXED_IOVA));
+	test_cmd_md_check_refs(gone, PAGE_SIZE, 1);
+	test_ioctl_ioas_unmap(iova, PAGE_SIZE);
+	test_cmd_md_check_refs(gone, PAGE_SIZE, 0);
+	munmap(gone, PAGE_SIZE);
+}
+
+/* Every start and end at mock page granularity over eight pages */
+TEST_F_TIMEOUT(iommufd_mock_domain, all_aligns, 300)
+{
+	const size_t span = 8 * PAGE_SIZE;
+	size_t start, end;
+	__u64 iova;
+
+	for (start = 0; start < span / 2; start += MOCK_PAGE_SIZE) {
+		for (end = start + MOCK_PAGE_SIZE; end <= span;
+		     end += MOCK_PAGE_SIZE) {
+			size_t first = start / PAGE_SIZE * PAGE_SIZE;
+			size_t last = (end + PAGE_SIZE - 1) / PAGE_SIZE *
+				      PAGE_SIZE;
+
+			test_ioctl_ioas_map(self->buf + start, end - start,
+					    &iova);
+			/* Same offset in the CPU page as the user memory */
+			EXPECT_EQ(start % PAGE_SIZE, iova % PAGE_SIZE);
+			check_map_all(iova, end - start, self->buf + start);
+			test_cmd_md_check_refs(self->buf + first,
+					       last - first, 1);
+			if (first)
+				test_cmd_md_check_refs(self->buf, first, 0);
+			if (last < span)
+				test_cmd_md_check_refs(self->buf + last,
+						       span - last, 0);
+			test_ioctl_ioas_unmap(iova, end - start);
+			test_cmd_md_check_refs(self->buf, span, 0);
+		}
+	}
+}
+
+/* The same, copied into a second IOAS with its own mock domain */
+TEST_F_TIMEOUT(iommufd_mock_domain, all_aligns_copy, 300)
+{
+	const size_t span = 8 * PAGE_SIZE;
+	__u32 ioas2, stdev2, hwpt2;
+	size_t start, end;
+	__u64 iova, iova2;
+
+	test_ioctl_ioas_alloc(&ioas2);
+	test_cmd_mock_domain(ioas2, &stdev2, &hwpt2, NULL);
+	for (start = 0; start < span / 2; start += MOCK_PAGE_SIZE) {
+		for (end = start + MOCK_PAGE_SIZE; end <= span;
+		     end += 3 * MOCK_PAGE_SIZE) {
+			size_t first = start / PAGE_SIZE * PAGE_SIZE;
+			size_t last = (end + PAGE_SIZE - 1) / PAGE_SIZE *
+				      PAGE_SIZE;
+
+			test_ioctl_ioas_map(self->buf + start, end - start,
+					    &iova);
+			test_ioctl_ioas_copy(MAP_RW, ioas2, self->ioas_id,
+					     end - start, iova, &iova2);
+			test_cmd_md_check_map(hwpt2, iova2, end - start,
+					      self->buf + start);
+			/* Shared with the source: still a single pin */
+			test_cmd_md_check_refs(self->buf + first,
+					       last - first, 1);
+			test_ioctl_ioas_unmap(iova, end - start);
+			test_cmd_md_check_refs(self->buf + first,
+					       last - first, 1);
+			test_cmd_md_check_map(hwpt2, iova2, end - start,
+					      self->buf + start);
+			test_ioctl_ioas_unmap_id(ioas2, iova2, end - start);
+			test_cmd_md_check_refs(self->buf, span, 0);
+		}
+	}
+	test_ioctl_destroy(stdev2);
+	test_ioctl_destroy(ioas2);
+}
+
+/* A domain added to an IOAS gets the areas it already has */
+TEST_F(iommufd_mock_domain, domain_added_later)
+{
+	const __u64 iova = MOCK_APERTURE_START + HUGEPAGE_SIZE;
+	__u32 hwpt, stdev, attached;
+
+	test_ioctl_ioas_map_fixed(self->buf, self->buf_size, iova);
+	test_cmd_hwpt_alloc(self->idev_id[0], self->ioas_id, 0, &hwpt);
+	test_cmd_md_check_map(hwpt, iova, self->buf_size, self->buf);
+	test_cmd_mock_domain(hwpt, &stdev, &attached, NULL);
+	EXPECT_EQ(hwpt, attached);
+	test_cmd_md_check_refs(self->buf, self->buf_size, 1);
+	test_err_destroy(EBUSY, hwpt);
+	test_ioctl_destroy(stdev);
+	test_ioctl_destroy(hwpt);
+	check_map_all(iova, self->buf_size, self->buf);
+	test_ioctl_ioas_unmap(iova, self->buf_size);
+}
+
+/* Devices attached to the IOAS share its automatic HWPT */
+TEST_F(iommufd_mock_domain, shared_auto_hwpt)
+{
+	__u32 stdev, hwpt, idev;
+
+	test_cmd_mock_domain(self->ioas_id, &stdev, &hwpt, &idev);
+	EXPECT_EQ(self->hwpt_id[0], hwpt);
+	EXPECT_NE(self->idev_id[0], idev);
+	EXPECT_NE(self->stdev_id[0], stdev);
+
+	test_ioctl_ioas_map_fixed(self->buf, PAGE_SIZE, MOCK_APERTURE_START);
+	check_map_all(MOCK_APERTURE_START, PAGE_SIZE, self->buf);
+	test_cmd_md_check_refs(self->buf, PAGE_SIZE, 1);
+
+	/* The HWPT stays while one of its devices is attached */
+	test_ioctl_destroy(self->stdev_id[0]);
+	test_err_destroy(EBUSY, hwpt);
+	test_cmd_md_check_map(hwpt, MOCK_APERTURE_START, PAGE_SIZE, self->buf);
+	test_ioctl_destroy(stdev);
+	test_err_destroy(ENOENT, hwpt);
+	if (self->ndomains == 1)
+		test_cmd_md_check_refs(self->buf, PAGE_SIZE, 0);
+	test_ioctl_ioas_unmap(MOCK_APERTURE_START, PAGE_SIZE);
+}
+
+/* Attaching straight to a HWPT */
+TEST_F(iommufd_mock_domain, hwpt_attach)
+{
+	__u32 stdev, hwpt;
+	unsigned int i;
+
+	for (i = 0; i != self->ndomains; i++) {
+		test_cmd_mock_domain(self->hwpt_id[i], &stdev, &hwpt, NULL);
+		EXPECT_EQ(self->hwpt_id[i], hwpt);
+		test_ioctl_destroy(stdev);
+	}
+	/* Not something to attach to */
+	test_err_mock_domain(EINVAL, self->idev_id[0]);
+	test_err_mock_domain(EINVAL, self->stdev_id[0]);
+	test_err_mock_domain(ENOENT, 0x7fffffff);
+	test_err_mock_domain(ENOENT, 0);
+	/* The HWPTs are still in use by the fixture's devices */
+	for (i = 0; i != self->ndomains; i++)
+		test_err_destroy(EBUSY, self->hwpt_id[i]);
+}
+
+TEST_F(iommufd_mock_domain, replace)
+{
+	const __u64 iova = MOCK_APERTURE_START;
+	__u32 ioas2, hwpt_new, hwpt_manual, hwpt_auto, hwpt;
+
+	test_ioctl_ioas_map_fixed(self->buf, 4 * PAGE_SIZE, iova);
+	test_ioctl_ioas_alloc(&ioas2);
+	test_ioctl_ioas_map_fixed_id(ioas2, self->buf + 4 * PAGE_SIZE,
+				     4 * PAGE_SIZE, iova);
+
+	/* Onto another IOAS: a new automatic HWPT there */
+	test_cmd_mock_domain_replace(self->stdev_id[0], ioas2, &hwpt_new);
+	EXPECT_NE(self->hwpt_id[0], hwpt_new);
+	EXPECT_NE(ioas2, hwpt_new);
+	test_cmd_md_check_map(hwpt_new, iova, 4 * PAGE_SIZE,
+			      self->buf + 4 * PAGE_SIZE);
+	/* The old automatic HWPT lost its only device and is gone */
+	test_err_mock_domain_replace(ENOENT, self->stdev_id[0],
+				     self->hwpt_id[0]);
+	test_err_destroy(ENOENT, self->hwpt_id[0]);
+	/* Replacing onto the current HWPT changes nothing */
+	test_cmd_mock_domain_replace(self->stdev_id[0], hwpt_new, &hwpt);
+	EXPECT_EQ(hwpt_new, hwpt);
+
+	/* Onto a manually allocated HWPT: busy while attached */
+	test_cmd_hwpt_alloc(self->idev_id[0], self->ioas_id, 0, &hwpt_manual);
+	test_cmd_mock_domain_replace(self->stdev_id[0], hwpt_manual, &hwpt);
+	EXPECT_EQ(hwpt_manual, hwpt);
+	test_err_destroy(EBUSY, hwpt_manual);
+	test_err_destroy(ENOENT, hwpt_new);
+	test_cmd_md_check_map(hwpt_manual, iova, 4 * PAGE_SIZE, self->buf);
+
+	/* Back to the IOAS: manual HWPTs are never picked automatically */
+	test_cmd_mock_domain_replace(self->stdev_id[0], self->ioas_id,
+				     &hwpt_auto);
+	EXPECT_NE(hwpt_manual, hwpt_auto);
+	EXPECT_NE(self->ioas_id, hwpt_auto);
+	if (self->ndomains == 2)
+		EXPECT_NE(self->hwpt_id[1], hwpt_auto);
+	test_cmd_md_check_map(hwpt_auto, iova, 4 * PAGE_SIZE, self->buf);
+	test_ioctl_destroy(hwpt_manual);
+
+	/* Errors */
+	test_err_mock_domain_replace(ENOENT, 0x7fffffff, self->ioas_id);
+	test_err_mock_domain_replace(ENOENT, self->ioas_id, self->ioas_id);
+	test_err_mock_domain_replace(ENOENT, self->stdev_id[0], 0x7fffffff);
+	test_err_mock_domain_replace(EINVAL, self->stdev_id[0],
+				     self->idev_id[0]);
+	/* Still where it was */
+	test_err_destroy(EBUSY, hwpt_auto);
+
+	/* ioas2 has no domain left: only the first four pages are pinned */
+	test_cmd_md_check_refs(self->buf, 4 * PAGE_SIZE, 1);
+	test_cmd_md_check_refs(self->buf + 4 * PAGE_SIZE, 4 * PAGE_SIZE, 0);
+	test_ioctl_destroy(self->stdev_id[0]);
+	test_ioctl_ioas_unmap_id(ioas2, iova, 4 * PAGE_SIZE);
+	test_ioctl_destroy(ioas2);
+	test_ioctl_ioas_unmap(iova, 4 * PAGE_SIZE);
+	test_cmd_md_check_refs(self->buf, 8 * PAGE_SIZE, 0);
+}
+
+/* A device whose domains also have 1 MiB IOPTEs */
+TEST_F(iommufd_mock_domain, huge_iova)
+{
+	const __u64 iova = MOCK_APERTURE_START;
+	const size_t len = self->buf_size / 2;
+	__u32 ioas, stdev, hwpt;
+
+	test_err_mock_domain_flags(EINVAL, self->ioas_id, 1U << 31);
+
+	test_ioctl_ioas_alloc(&ioas);
+	test_cmd_mock_domain_flags(ioas, MOCK_FLAGS_DEVICE_HUGE_IOVA, &stdev,
+				   &hwpt, NULL);
+	test_ioctl_ioas_map_fixed_id(ioas, self->buf, self->buf_size, iova);
+	test_cmd_md_check_map(hwpt, iova, self->buf_size, self->buf);
+	test_cmd_md_check_refs(self->buf, self->buf_size, 1);
+	/* The area is removed only whole */
+	test_err_ioctl_ioas_unmap_id(ENOENT, ioas, iova + MOCK_HUGE_PAGE_SIZE,
+				     MOCK_HUGE_PAGE_SIZE);
+	test_ioctl_ioas_unmap_id(ioas, iova, self->buf_size);
+
+	/* Areas starting and ending off the 1 MiB grid */
+	test_ioctl_ioas_map_fixed_id(ioas, self->buf + MOCK_PAGE_SIZE,
+				     len, iova + MOCK_PAGE_SIZE);
+	test_ioctl_ioas_map_fixed_id(ioas, self->buf + MOCK_PAGE_SIZE + len,
+				     len - 2 * MOCK_PAGE_SIZE,
+				     iova + MOCK_PAGE_SIZE + len);
+	test_cmd_md_check_map(hwpt, iova + MOCK_PAGE_SIZE,
+			      self->buf_size - 2 * MOCK_PAGE_SIZE,
+			      self->buf + MOCK_PAGE_SIZE);
+	test_ioctl_ioas_unmap_id(ioas, iova + MOCK_PAGE_SIZE, len);
+	test_cmd_md_check_map(hwpt, iova + MOCK_PAGE_SIZE + len,
+			      len - 2 * MOCK_PAGE_SIZE,
+			      self->buf + MOCK_PAGE_SIZE + len);
+	test_ioctl_ioas_unmap_id(ioas, iova + MOCK_PAGE_SIZE + len,
+				 len - 2 * MOCK_PAGE_SIZE);
+	test_cmd_md_check_refs(self->buf, self->buf_size, 0);
+	test_ioctl_destroy(stdev);
+	test_ioctl_destroy(ioas);
+}
+
+/* One mock device attached to an IOAS: HWPTs, hardware info */
+FIXTURE(iommufd_device) {
+	int fd;
+	__u32 ioas_id;
+	__u32 stdev_id;
+	__u32 hwpt_id;
+	__u32 idev_id;
+};
+
+FIXTURE_SETUP(iommufd_device)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	test_cmd_mock_domain(self->ioas_id, &self->stdev_id, &self->hwpt_id,
+			     &self->idev_id);
+}
+
+FIXTURE_TEARDOWN(iommufd_device)
+{
+	close(self->fd);
+	teardown_check_unpinned(buffer, BUFFER_SIZE);
+}
+
+TEST_F(iommufd_device, get_hw_info)
+{
+	struct iommu_test_hw_info info;
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.dev_id = self->idev_id,
+	};
+	uint8_t big[32], small[8];
+	__u32 len, type, idev_nodirty;
+	unsigned int i;
+	__u64 caps;
+
+	memset(&info, 0xa5, sizeof(info));
+	test_cmd_get_hw_info(self->idev_id, &info, sizeof(info), &len, &type,
+			     &caps);
+	EXPECT_EQ(sizeof(info), len);
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, type);
+	EXPECT_EQ(0, info.flags);
+	EXPECT_EQ(IOMMU_HW_INFO_SELFTEST_REGVAL, info.test_reg);
+	EXPECT_EQ(IOMMU_HW_CAP_DIRTY_TRACKING, caps);
+
+	/* A bigger buffer: the rest is zeroed, the length is the kernel's */
+	memset(big, 0xa5, sizeof(big));
+	test_cmd_get_hw_info(self->idev_id, big, sizeof(big), &len, &type,
+			     NULL);
+	EXPECT_EQ(sizeof(info), len);
+	EXPECT_EQ(0, memcmp(big, &info, sizeof(info)));
+	for (i = sizeof(info); i != sizeof(big); i++)
+		EXPECT_EQ(0, big[i]);
+
+	/* A smaller one: what fits, nothing more */
+	memset(small, 0xa5, sizeof(small));
+	test_cmd_get_hw_info(self->idev_id, small, 4, &len, &type, NULL);
+	EXPECT_EQ(sizeof(info), len);
+	EXPECT_EQ(0, memcmp(small, &info, 4));
+	for (i = 4; i != sizeof(small); i++)
+		EXPECT_EQ(0xa5, small[i]);
+
+	/* No buffer: type, capabilities and length only */
+	test_cmd_get_hw_info(self->idev_id, NULL, 0, &len, &type, &caps);
+	EXPECT_EQ(sizeof(info), len);
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, type);
+	EXPECT_EQ(IOMMU_HW_CAP_DIRTY_TRACKING, caps);
+
+	/* Errors */
+	test_err_get_hw_info(ENOENT, 0x7fffffff, &info, sizeof(info));
+	test_err_get_hw_info(ENOENT, self->ioas_id, &info, sizeof(info));
+	test_err_get_hw_info(ENOENT, self->stdev_id, &info, sizeof(info));
+	test_err_get_hw_info(EFAULT, self->idev_id, NULL, sizeof(info));
+	cmd.flags = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	cmd.flags = 0;
+	cmd.__reserved = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+
+	/* A device without dirty tracking */
+	test_cmd_mock_domain_flags(self->ioas_id, MOCK_FLAGS_DEVICE_NO_DIRTY,
+				   NULL, NULL, &idev_nodirty);
+	test_cmd_get_hw_info(idev_nodirty, NULL, 0, &len, &type, &caps);
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, type);
+	EXPECT_EQ(0, caps);
+}
+
+TEST_F(iommufd_device, hwpt_alloc)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.dev_id = self->idev_id,
+		.pt_id = self->ioas_id,
+		.__reserved = 1,
+	};
+	__u32 hwpt, hwpt_parent, hwpt_dirty, stdev, attached;
+
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	/* Data type and length must agree */
+	test_err_hwpt_alloc_nested(EINVAL, self->idev_id, self->ioas_id, 0,
+				   &hwpt, IOMMU_HWPT_DATA_NONE, &data,
+				   sizeof(data));
+	test_err_hwpt_alloc_nested(EINVAL, self->idev_id, self->ioas_id, 0,
+				   &hwpt, IOMMU_HWPT_DATA_SELFTEST, &data, 0);
+	/* Objects */
+	test_err_hwpt_alloc(ENOENT, 0x7fffffff, self->ioas_id, 0, &hwpt);
+	test_err_hwpt_alloc(ENOENT, self->ioas_id, self->ioas_id, 0, &hwpt);
+	test_err_hwpt_alloc(EINVAL, self->idev_id, 0x7fffffff, 0, &hwpt);
+	test_err_hwpt_alloc(EINVAL, self->idev_id, self->idev_id, 0, &hwpt);
+	test_err_hwpt_alloc(EINVAL, self->idev_id, self->stdev_id, 0, &hwpt);
+	/* Paging: known flags only, and no driver data */
+	test_err_hwpt_alloc(EOPNOTSUPP, self->idev_id, self->ioas_id, 1U << 31,
+			    &hwpt);
+	test_err_hwpt_alloc(EOPNOTSUPP, self->idev_id, self->ioas_id, 1 << 2,
+			    &hwpt);
+	test_err_hwpt_alloc_nested(EOPNOTSUPP, self->idev_id, self->ioas_id,
+				   0, &hwpt, IOMMU_HWPT_DATA_SELFTEST, &data,
+				   sizeof(data));
+
+	test_cmd_hwpt_alloc(self->idev_id, self->ioas_id, 0, &hwpt);
+	EXPECT_NE(self->hwpt_id, hwpt);
+	test_cmd_hwpt_alloc(self->idev_id, self->ioas_id,
+			    IOMMU_HWPT_ALLOC_NEST_PARENT, &hwpt_parent);
+	test_cmd_hwpt_alloc(self->idev_id, self->ioas_id,
+			    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &hwpt_dirty);
+
+	/* Built on the IOAS: every domain mirrors the areas */
+	test_ioctl_ioas_map_fixed(buffer, 4 * PAGE_SIZE, MOCK_APERTURE_START);
+	test_cmd_md_check_map(hwpt, MOCK_APERTURE_START, 4 * PAGE_SIZE,
+			      buffer);
+	test_cmd_md_check_map(hwpt_parent, MOCK_APERTURE_START,
+			      4 * PAGE_SIZE, buffer);
+	test_cmd_md_check_map(hwpt_dirty, MOCK_APERTURE_START,
+			      4 * PAGE_SIZE, buffer);
+	test_cmd_md_check_map(self->hwpt_id, MOCK_APERTURE_START,
+			      4 * PAGE_SIZE, buffer);
+	test_cmd_md_check_refs(buffer, 4 * PAGE_SIZE, 1);
+	test_err_destroy(EBUSY, self->ioas_id);
+
+	/* Not attached: the device is still on its automatic HWPT */
+	test_err_destroy(EBUSY, self->hwpt_id);
+	test_ioctl_destroy(hwpt);
+	test_err_destroy(ENOENT, hwpt);
+
+	/* A device without dirty tracking cannot use a dirty-tracking HWPT */
+	test_err_mock_domain_flags(EINVAL, hwpt_dirty,
+				   MOCK_FLAGS_DEVICE_NO_DIRTY);
+	/*
+	 * The automatic HWPT of the IOAS was made without dirty tracking:
+	 * shared with such a device too
+	 */
+	test_cmd_mock_domain_flags(self->ioas_id, MOCK_FLAGS_DEVICE_NO_DIRTY,
+				   &stdev, &attached, NULL);
+	EXPECT_EQ(self->hwpt_id, attached);
+	test_ioctl_destroy(stdev);
+	test_cmd_mock_domain(hwpt_dirty, &stdev, &attached, NULL);
+	EXPECT_EQ(hwpt_dirty, attached);
+	test_ioctl_destroy(stdev);
+
+	test_ioctl_destroy(hwpt_parent);
+	test_ioctl_destroy(hwpt_dirty);
+	test_ioctl_ioas_unmap(MOCK_APERTURE_START, 4 * PAGE_SIZE);
+}
+
+TEST_F(iommufd_device, dirty_tracking_refused)
+{
+	__u32 hwpt;
+	int rc, err;
+
+	/* Only a HWPT allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING */
+	test_cmd_hwpt_alloc(self->idev_id, self->ioas_id, 0, &hwpt);
+	rc = _test_cmd_set_dirty_tracking(self->fd, hwpt, true);
+	err = errno;
+	EXPECT_EQ(-1, rc);
+	EXPECT_TRUE(err == EINVAL || err == EOPNOTSUPP);
+	rc = _test_cmd_set_dirty_tracking(self->fd, self->hwpt_id, true);
+	err = errno;
+	EXPECT_EQ(-1, rc);
+	EXPECT_TRUE(err == EINVAL || err == EOPNOTSUPP);
+	test_ioctl_destroy(hwpt);
+}
+
+TEST_F(iommufd_device, hwpt_alloc_nested)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	uint8_t longer[sizeof(data) + 4] = {};
+	__u32 parent, plain, nested, nested2, stdev, stdev2, hwpt;
+	int rc, err;
+
+	test_cmd_hwpt_alloc(self->idev_id, self->ioas_id,
+			    IOMMU_HWPT_ALLOC_NEST_PARENT, &parent);
+	test_cmd_hwpt_alloc(self->idev_id, self->ioas_id, 0, &plain);
+
+	/* Errors */
+	test_err_hwpt_alloc_nested(EINVAL, self->idev_id, plain, 0, &nested,
+				   IOMMU_HWPT_DATA_SELFTEST, &data,
+				   sizeof(data));
+	test_err_hwpt_alloc_nested(EINVAL, self->idev_id, self->hwpt_id, 0,
+				   &nested, IOMMU_HWPT_DATA_SELFTEST, &data,
+				   sizeof(data));
+	test_err_hwpt_alloc_nested(EOPNOTSUPP, self->idev_id, parent,
+				   IOMMU_HWPT_ALLOC_NEST_PARENT, &nested,
+				   IOMMU_HWPT_DATA_SELFTEST, &data,
+				   sizeof(data));
+	test_err_hwpt_alloc_nested(EOPNOTSUPP, self->idev_id, parent, 0,
+				   &nested, IOMMU_HWPT_DATA_NONE, NULL, 0);
+	test_err_hwpt_alloc_nested(EOPNOTSUPP, self->idev_id, parent, 0,
+				   &nested, IOMMU_HWPT_DATA_VTD_S1, &data,
+				   sizeof(data));
+	test_err_hwpt_alloc_nested(EINVAL, self->idev_id, parent, 0, &nested,
+				   IOMMU_HWPT_DATA_SELFTEST, &data,
+				   sizeof(data) - 1);
+	memcpy(longer, &data, sizeof(data));
+	test_err_hwpt_alloc_nested(EINVAL, self->idev_id, parent, 0, &nested,
+				   IOMMU_HWPT_DATA_SELFTEST, longer,
+				   sizeof(longer));
+	test_err_hwpt_alloc_nested(EFAULT, self->idev_id, parent, 0, &nested,
+				   IOMMU_HWPT_DATA_SELFTEST, NULL,
+				   sizeof(data));
+	test_err_hwpt_alloc_nested(ENOENT, 0x7fffffff, parent, 0, &nested,
+				   IOMMU_HWPT_DATA_SELFTEST, &data,
+				   sizeof(data));
+
+	test_cmd_hwpt_alloc_nested(self->idev_id, parent, 0, &nested,
+				   IOMMU_HWPT_DATA_SELFTEST, &data,
+				   sizeof(data));
+	data.iotlb = 0x1234;
+	test_cmd_hwpt_alloc_nested(self->idev_id, parent, 0, &nested2,
+				   IOMMU_HWPT_DATA_SELFTEST, &data,
+				   sizeof(data));
+	test_cmd_md_check_iotlb_all(nested, IOMMU_TEST_IOTLB_DEFAULT);
+	test_cmd_md_check_iotlb_all(nested2, 0x1234);
+	test_err_md_check_iotlb(EINVAL, nested, 0, 0x1234);
+	test_err_md_check_iotlb(EINVAL, nested,
+				MOCK_NESTED_DOMAIN_IOTLB_ID_MAX + 1,
+				IOMMU_TEST_IOTLB_DEFAULT);
+	/* Only nested mock HWPTs have an IOTLB */
+	rc = _test_cmd_md_check_iotlb(self->fd, parent, 0, 0);
+	err = errno;
+	EXPECT_EQ(-1, rc);
+	EXPECT_TRUE(err == ENOENT || err == EINVAL);
+	/* A nested HWPT is no parent, and not a MD_CHECK_MAP target */
+	test_err_hwpt_alloc_nested(EINVAL, self->idev_id, nested, 0, &hwpt,
+				   IOMMU_HWPT_DATA_SELFTEST, &data,
+				   sizeof(data));
+	test_err_md_check_map(ENOENT, nested, MOCK_APERTURE_START, PAGE_SIZE,
+			      buffer);
+
+	/* The parent is held by its children */
+	test_err_destroy(EBUSY, parent);
+
+	/* Devices attach to and replace onto nested HWPTs */
+	test_cmd_mock_domain(nested, &stdev, &hwpt, NULL);
+	EXPECT_EQ(nested, hwpt);
+	test_err_destroy(EBUSY, nested);
+	test_cmd_mock_domain_replace(stdev, nested2, &hwpt);
+	EXPECT_EQ(nested2, hwpt);
+	test_ioctl_destroy(nested);
+	test_err_destroy(EBUSY, nested2);
+	test_cmd_mock_domain_replace(self->stdev_id, nested2, &hwpt);
+	test_cmd_mock_domain_flags(nested2, MOCK_FLAGS_DEVICE_NO_DIRTY,
+				   &stdev2, &hwpt, NULL);
+	EXPECT_EQ(nested2, hwpt);
+	test_cmd_mock_domain_replace(stdev, parent, &hwpt);
+	EXPECT_EQ(parent, hwpt);
+	test_cmd_mock_domain_replace(self->stdev_id, self->ioas_id, &hwpt);
+	test_ioctl_destroy(stdev2);
+	test_ioctl_destroy(nested2);
+	test_err_destroy(EBUSY, parent);
+	test_ioctl_destroy(stdev);
+	test_ioctl_destroy(parent);
+	test_ioctl_destroy(plain);
+}
+
+TEST_F(iommufd_device, hwpt_invalidate)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_invalidate_selftest inv[2];
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd),
+		.data_type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+		.__reserved = 1,
+	};
+	__u32 parent, nested, num;
+	unsigned int i;
+
+	test_cmd_hwpt_alloc(self->idev_id, self->ioas_id,
+			    IOMMU_HWPT_ALLOC_NEST_PARENT, &parent);
+	test_cmd_hwpt_alloc_nested(self->idev_id, parent, 0, &nested,
+				   IOMMU_HWPT_DATA_SELFTEST, &data,
+				   sizeof(data));
+	memset(inv, 0, sizeof(inv));
+
+	/* Header errors; entry_num comes back 0 */
+	cmd.hwpt_id = nested;
+	cmd.entry_num = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_HWPT_INVALIDATE, &cmd));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(0, cmd.entry_num);
+	num = 1;
+	test_err_hwpt_invalidate(EINVAL, nested, NULL,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				 sizeof(inv[0]), &num);
+	EXPECT_EQ(0, num);
+	num = 1;
+	test_err_hwpt_invalidate(EINVAL, nested, inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, 0, &num);
+	EXPECT_EQ(0, num);
+	num = 1;
+	test_err_hwpt_invalidate(ENOENT, parent, inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				 sizeof(inv[0]), &num);
+	EXPECT_EQ(0, num);
+	num = 1;
+	test_err_hwpt_invalidate(ENOENT, self->ioas_id, inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				 sizeof(inv[0]), &num);
+	EXPECT_EQ(0, num);
+
+	/* No entries: only the type is checked */
+	num = 0;
+	test_cmd_hwpt_invalidate(nested, NULL,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, 0, &num);
+	EXPECT_EQ(0, num);
+	num = 0;
+	test_err_hwpt_invalidate(EINVAL, nested, NULL,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID,
+				 0, &num);
+	EXPECT_EQ(0, num);
+
+	/* Entry errors */
+	num = 1;
+	test_err_hwpt_invalidate(EINVAL, nested, inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID,
+				 sizeof(inv[0]), &num);
+	EXPECT_EQ(0, num);
+	num = 1;
+	test_err_hwpt_invalidate(EINVAL, nested, inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				 sizeof(inv[0]) - 1, &num);
+	EXPECT_EQ(0, num);
+	num = 1;
+	test_err_hwpt_invalidate(EINVAL, nested, inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				 sizeof(inv[0]) + 1, &num);
+	EXPECT_EQ(0, num);
+	inv[0].flags = 1 << 1;
+	num = 1;
+	test_err_hwpt_invalidate(EOPNOTSUPP, nested, inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				 sizeof(inv[0]), &num);
+	EXPECT_EQ(0, num);
+	inv[0].flags = 0;
+	inv[0].iotlb_id = MOCK_NESTED_DOMAIN_IOTLB_ID_MAX + 1;
+	num = 1;
+	test_err_hwpt_invalidate(EINVAL, nested, inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				 sizeof(inv[0]), &num);
+	EXPECT_EQ(0, num);
+	test_cmd_md_check_iotlb_all(nested, IOMMU_TEST_IOTLB_DEFAULT);
+
+	/* One entry at a time */
+	for (i = 0; i <= MOCK_NESTED_DOMAIN_IOTLB_ID_MAX; i++) {
+		unsigned int j;
+
+		inv[0].flags = 0;
+		inv[0].iotlb_id = i;
+		num = 1;
+		test_cmd_hwpt_invalidate(nested, inv,
+					 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+					 sizeof(inv[0]), &num);
+		EXPECT_EQ(1, num);
+		for (j = 0; j <= MOCK_NESTED_DOMAIN_IOTLB_ID_MAX; j++) {
+			test_cmd_md_check_iotlb(nested, j,
+						j <= i ? 0 :
+						IOMMU_TEST_IOTLB_DEFAULT);
+		}
+	}
+
+	/* The processing stops at the first bad entry */
+	test_ioctl_destroy(nested);
+	test_cmd_hwpt_alloc_nested(self->idev_id, parent, 0, &nested,
+				   IOMMU_HWPT_DATA_SELFTEST, &data,
+				   sizeof(data));
+	inv[0].flags = 0;
+	inv[0].iotlb_id = 2;
+	inv[1].flags = 0;
+	inv[1].iotlb_id = MOCK_NESTED_DOMAIN_IOTLB_ID_MAX + 1;
+	num = 2;
+	test_err_hwpt_invalidate(EINVAL, nested, inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				 sizeof(inv[0]), &num);
+	EXPECT_EQ(1, num);
+	test_cmd_md_check_iotlb(nested, 2, 0);
+	test_cmd_md_check_iotlb(nested, 0, IOMMU_TEST_IOTLB_DEFAULT);
+	test_cmd_md_check_iotlb(nested, 3, IOMMU_TEST_IOTLB_DEFAULT);
+
+	/* Two good entries */
+	inv[0].iotlb_id = 0;
+	inv[1].iotlb_id = 1;
+	num = 2;
+	test_cmd_hwpt_invalidate(nested, inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				 sizeof(inv[0]), &num);
+	EXPECT_EQ(2, num);
+	test_cmd_md_check_iotlb(nested, 0, 0);
+	test_cmd_md_check_iotlb(nested, 1, 0);
+	test_cmd_md_check_iotlb(nested, 3, IOMMU_TEST_IOTLB_DEFAULT);
+
+	/* Everything; the id does not matter then */
+	inv[0].flags = IOMMU_TEST_INVALIDATE_FLAG_ALL;
+	inv[0].iotlb_id = MOCK_NESTED_DOMAIN_IOTLB_ID_MAX + 1;
+	num = 1;
+	test_cmd_hwpt_invalidate(nested, inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				 sizeof(inv[0]), &num);
+	EXPECT_EQ(1, num);
+	test_cmd_md_check_iotlb_all(nested, 0);
+
+	test_ioctl_destroy(nested);
+	test_ioctl_destroy(parent);
+}
+
+/*
+ * Pinned-page accounting against RLIMIT_MEMLOCK, in a child without
+ * CAP_IPC_LOCK (processes with it are not charged). @mode: 0 per-user
+ * (the default of /dev/iommu), 1 per-process (IOMMU_OPTION RLIMIT_MODE).
+ * The child reports the first failed check and exits non-zero.
+ */
+#define CHILD_CHECK(cond)						\
+	do {								\
+		if (!(cond)) {						\
+			fprintf(stderr, "# %s:%d: child: %s failed (errno %d)\n", \
+				__FILE__, __LINE__, #cond, errno);	\
+			_exit(1);					\
+		}							\
+	} while (0)
+
+/* Drop @cap from every set of this process; raw syscalls, no libcap */
+static int drop_cap(unsigned int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	unsigned int idx = CAP_TO_INDEX(cap);
+	__u32 mask = CAP_TO_MASK(cap);
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[idx].effective &= ~mask;
+	data[idx].permitted &= ~mask;
+	data[idx].inheritable &= ~mask;
+	if (syscall(SYS_capset, &hdr, data))
+		return -1;
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	return (data[idx].effective & mask) ? -1 : 0;
+}
+
+static void rlimit_child(unsigned int mode)
+{
+	const unsigned long limit = 16 * PAGE_SIZE;
+	const long kb = PAGE_SIZE / 1024;
+	const __u64 iova = MOCK_APERTURE_START;
+	struct rlimit rl = { .rlim_cur = limit, .rlim_max = limit };
+	__u32 ioas_id, stdev_id, hwpt_id, idev_id, hwpt2_id;
+	__u64 val = mode, len, got;
+	uint8_t *buf;
+	int fd;
+
+	buf = iommufd_alloc_buffer(64 * PAGE_SIZE, PAGE_SIZE);
+	CHILD_CHECK(buf);
+	fd = open("/dev/iommu", O_RDWR);
+	CHILD_CHECK(fd >= 0);
+	if (mode)
+		CHILD_CHECK(!_test_ioctl_option(fd, IOMMU_OPTION_RLIMIT_MODE,
+						IOMMU_OPTION_OP_SET, 0, &val));
+	val = 0x5a;
+	CHILD_CHECK(!_test_ioctl_option(fd, IOMMU_OPTION_RLIMIT_MODE,
+					IOMMU_OPTION_OP_GET, 0, &val));
+	CHILD_CHECK(val == mode);
+
+	CHILD_CHECK(!drop_cap(CAP_IPC_LOCK));
+	CHILD_CHECK(!setrlimit(RLIMIT_MEMLOCK, &rl));
+	CHILD_CHECK(proc_status_kb("VmPin") == 0);
+	CHILD_CHECK(proc_status_kb("VmLck") == 0);
+
+	CHILD_CHECK(!_test_ioctl_ioas_alloc(fd, 0, &ioas_id));
+	CHILD_CHECK(!_test_cmd_mock_domain(fd, ioas_id, &stdev_id, &hwpt_id,
+					   &idev_id));
+
+	/* 8 of 16 pages */
+	got = iova;
+	CHILD_CHECK(!_test_ioctl_ioas_map(fd, ioas_id, buf, 8 * PAGE_SIZE,
+					  &got,
+					  MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	CHILD_CHECK(proc_status_kb("VmPin") == 8 * kb);
+	CHILD_CHECK(proc_status_kb("VmLck") == (mode ? 8 * kb : 0));
+	/* 16 more would be 24 */
+	got = iova + 16 * PAGE_SIZE;
+	CHILD_CHECK(_test_ioctl_ioas_map(fd, ioas_id, buf + 8 * PAGE_SIZE,
+					 16 * PAGE_SIZE, &got,
+					 MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA) &&
+		    errno == ENOMEM);
+	/* Nothing of the failed MAP stays charged or pinned */
+	CHILD_CHECK(proc_status_kb("VmPin") == 8 * kb);
+	CHILD_CHECK(proc_status_kb("VmLck") == (mode ? 8 * kb : 0));
+	CHILD_CHECK(!_test_cmd_md_check_refs(fd, buf + 8 * PAGE_SIZE,
+					     16 * PAGE_SIZE, 0));
+	/* 4 more is 12: fine */
+	CHILD_CHECK(!_test_ioctl_ioas_map(fd, ioas_id, buf + 8 * PAGE_SIZE,
+					  4 * PAGE_SIZE, &got,
+					  MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	CHILD_CHECK(proc_status_kb("VmPin") == 12 * kb);
+	/* 8 more is 20 again, also with an automatic IOVA */
+	CHILD_CHECK(_test_ioctl_ioas_map(fd, ioas_id, buf + 16 * PAGE_SIZE,
+					 8 * PAGE_SIZE, &got, MAP_RW) &&
+		    errno == ENOMEM);
+	/* Unmapping gives it back */
+	CHILD_CHECK(!_test_ioctl_ioas_unmap(fd, ioas_id, 0, UINT64_MAX, &len));
+	CHILD_CHECK(len == 12 * PAGE_SIZE);
+	CHILD_CHECK(proc_status_kb("VmPin") == 0);
+	CHILD_CHECK(proc_status_kb("VmLck") == 0);
+	CHILD_CHECK(!_test_ioctl_ioas_map(fd, ioas_id, buf, 12 * PAGE_SIZE,
+					  &got, MAP_RW));
+	CHILD_CHECK(proc_status_kb("VmPin") == 12 * kb);
+	CHILD_CHECK(proc_status_kb("VmLck") == (mode ? 12 * kb : 0));
+	/* A second domain shares the pins: nothing more is charged */
+	CHILD_CHECK(!_test_cmd_hwpt_alloc(fd, idev_id, ioas_id, 0, &hwpt2_id,
+					  IOMMU_HWPT_DATA_NONE, NULL, 0));
+	CHILD_CHECK(!_test_cmd_md_check_map(fd, hwpt2_id, got,
+					    12 * PAGE_SIZE, buf));
+	CHILD_CHECK(proc_status_kb("VmPin") == 12 * kb);
+	CHILD_CHECK(proc_status_kb("VmLck") == (mode ? 12 * kb : 0));
+	CHILD_CHECK(!_test_cmd_md_check_refs(fd, buf, 12 * PAGE_SIZE, 1));
+	/* Closing the context gives everything back */
+	CHILD_CHECK(!close(fd));
+	CHILD_CHECK(proc_status_kb("VmPin") == 0);
+	CHILD_CHECK(proc_status_kb("VmLck") == 0);
+
+	/* Choosing the accounting mode needs CAP_SYS_RESOURCE */
+	CHILD_CHECK(!drop_cap(CAP_SYS_RESOURCE));
+	fd = open("/dev/iommu", O_RDWR);
+	CHILD_CHECK(fd >= 0);
+	val = !mode;
+	CHILD_CHECK(_test_ioctl_option(fd, IOMMU_OPTION_RLIMIT_MODE,
+				       IOMMU_OPTION_OP_SET, 0, &val) &&
+		    errno == EPERM);
+	close(fd);
+	_exit(0);
+}
+
+static void run_rlimit_child(struct __test_metadata *_metadata,
+			     unsigned int mode)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		rlimit_child(mode);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST(rlimit_per_user)
+{
+	run_rlimit_child(_metadata, 0);
+}
+
+TEST(rlimit_per_process)
+{
+	run_rlimit_child(_metadata, 1);
 }
 
 TEST_HARNESS_MAIN
