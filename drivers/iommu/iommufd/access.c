@@ -28,13 +28,18 @@
  * @id: Gets the access's object id
  *
  * Context: Process context.
- * Return: the access, or an ERR_PTR.
+ * Return: the access, or an ERR_PTR (-EINVAL for @ops that pin pages
+ * without an unmap callback).
  */
 struct iommufd_access *
 iommufd_access_create(struct iommufd_ctx *ictx,
 		      const struct iommufd_access_ops *ops, void *data, u32 *id)
 {
 	struct iommufd_access *access;
+
+	/* A pinning driver must be able to give its pins back on request */
+	if (WARN_ON(ops->needs_pin_pages && !ops->unmap))
+		return ERR_PTR(-EINVAL);
 
 	access = iommufd_object_alloc(ictx, access, IOMMUFD_OBJ_ACCESS);
 	if (IS_ERR(access))
@@ -66,9 +71,8 @@ void iommufd_access_destroy(struct iommufd_access *access)
 {
 	struct iommufd_ctx *ictx = access->ictx;
 
-	iommufd_object_put_user(&access->obj);
-	WARN_ON(iommufd_object_destroy_user(ictx, access->obj.id,
-					    IOMMUFD_OBJ_ACCESS));
+	/* By pointer: userspace knows the id, it must not race the destroy */
+	iommufd_object_put_and_destroy(ictx, &access->obj);
 	iommufd_ctx_put(ictx);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
@@ -203,12 +207,17 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
  * iommufd_access_detach() - Detach an access from its IOAS
  * @access: The access, attached, with nothing pinned any more
  *
+ * The driver serializes attach, replace, detach and destroy of one access:
+ * none of them may run while iommufd_access_replace() is waiting for the
+ * driver's unmap callback.
+ *
  * Context: Process context.
  */
 void iommufd_access_detach(struct iommufd_access *access)
 {
 	mutex_lock(&access->ioas_lock);
-	if (!WARN_ON(!access->ioas))
+	/* Not attached, or a replace of the same access is running */
+	if (!WARN_ON(!access->ioas || access->ioas != access->ioas_unpin))
 		__iommufd_access_detach(access);
 	mutex_unlock(&access->ioas_lock);
 }

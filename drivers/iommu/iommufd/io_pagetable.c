@@ -516,7 +516,9 @@ static int iopt_map_pages(struct io_pagetable *iopt,
 	list_for_each_entry(elm, pages_list, next) {
 		struct iopt_area *area;
 
-		if ((elm->start_byte & ~PAGE_MASK) % iopt->iova_alignment) {
+		/* Each piece becomes an area: each must fit the alignment */
+		if (elm->length % iopt->iova_alignment ||
+		    (elm->start_byte & ~PAGE_MASK) % iopt->iova_alignment) {
 			rc = -EINVAL;
 			goto out_unlock;
 		}
@@ -738,13 +740,17 @@ int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
 		   unsigned long *dst_iova, unsigned long src_iova,
 		   unsigned long length, int iommu_prot, unsigned int flags)
 {
+	struct iopt_pages_list *first;
 	LIST_HEAD(pages_list);
 	int rc;
 
 	rc = iopt_get_pages(src, src_iova, length, &pages_list);
 	if (rc)
 		return rc;
-	rc = iopt_map_pages(dst, &pages_list, length, dst_iova, src_iova,
+	first = list_first_entry(&pages_list, struct iopt_pages_list, next);
+	/* Aligned like the memory, as a MAP of it would be */
+	rc = iopt_map_pages(dst, &pages_list, length, dst_iova,
+			    first->pages->uptr + first->start_byte,
 			    iommu_prot, flags);
 	iopt_free_pages_list(&pages_list);
 	return rc;

@@ -17,8 +17,11 @@
  *        |                     fail any more
  *   (in use)
  *        |
- *   iommufd_object_destroy_user() (IOMMU_DESTROY, close, the owner of the
- *                              object): fails with -EBUSY while it has users
+ *   iommufd_object_destroy_user() (IOMMU_DESTROY) fails with -EBUSY while
+ *                              it has users; iommufd_object_put_and_destroy()
+ *                              (the kernel owner of the object: VFIO, the
+ *                              driver of an access, the last device of an
+ *                              automatic HWPT); the close of the context
  *
  * Two reference counts:
  *   users          long-term references: other objects built on this one
@@ -156,6 +159,8 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 					  enum iommufd_object_type type);
 int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id,
 				enum iommufd_object_type type);
+void iommufd_object_put_and_destroy(struct iommufd_ctx *ictx,
+				    struct iommufd_object *obj);
 
 /*
  * Allocate the object @ptr will point to. Its struct must start with its
@@ -407,6 +412,44 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  bool immediate_attach,
 			  const struct iommu_user_data *user_data);
 int iommufd_hwpt_paging_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
+
+struct iommufd_group;
+
+/**
+ * struct iommufd_device - A device bound to a context (IOMMUFD_OBJ_DEVICE)
+ * @obj: The object header
+ * @ictx: The context
+ * @igroup: The context's state of the device's iommu_group (device.c)
+ * @group_item: In the igroup's list of attached devices while attached,
+ *		else empty; under the igroup's lock
+ * @dev: The device; its DMA is owned by @ictx while bound
+ */
+struct iommufd_device {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommufd_group *igroup;
+	struct list_head group_item;
+	struct device *dev;
+};
+
+static_assert(offsetof(struct iommufd_device, obj) == 0);
+
+static inline struct iommufd_device *
+iommufd_get_device(struct iommufd_ucmd *ucmd, u32 id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ucmd->ictx, id,
+							IOMMUFD_OBJ_DEVICE);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_device, obj);
+}
+
+/* Attach and detach with the group's lock held (device.c) */
+int iommufd_hwpt_attach_device(struct iommufd_hw_pagetable *hwpt,
+			       struct iommufd_device *idev);
+struct iommufd_hw_pagetable *
+iommufd_hwpt_detach_device(struct iommufd_device *idev);
 
 /* The compat IOAS of IOMMU_VFIO_IOAS and the VFIO type1 requests */
 struct iommufd_ioas *iommufd_get_compat_ioas(struct iommufd_ctx *ictx);

@@ -179,6 +179,36 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 	return obj;
 }
 
+/*
+ * @obj left the table (XA_ZERO_ENTRY holds its id): drop the table's
+ * short-term reference, wait for the running ioctls, then destroy it unless
+ * one of them made it a user of something meanwhile; then it goes back.
+ */
+static int iommufd_object_destroy_removed(struct iommufd_ctx *ictx,
+					  struct iommufd_object *obj)
+{
+	if (!refcount_dec_and_test(&obj->shortterm_users))
+		wait_event(ictx->destroy_wait,
+			   refcount_read(&obj->shortterm_users) == 0);
+
+	if (refcount_read(&obj->users) != 1) {
+		refcount_set(&obj->shortterm_users, 1);
+		xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
+		return -EBUSY;
+	}
+
+	/* No longer the IOAS of the VFIO compatibility requests */
+	xa_lock(&ictx->objects);
+	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
+		ictx->vfio_ioas = NULL;
+	xa_unlock(&ictx->objects);
+
+	iommufd_object_destroy(obj);
+	xa_erase(&ictx->objects, obj->id);
+	kfree(obj);
+	return 0;
+}
+
 /**
  * iommufd_object_destroy_user() - Destroy an object nothing uses
  * @ictx: The context
@@ -213,28 +243,39 @@ int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id,
 	xas_store(&xas, XA_ZERO_ENTRY);
 	xa_unlock(&ictx->objects);
 
-	/* Drop the table's short-term reference, wait for the others */
-	if (!refcount_dec_and_test(&obj->shortterm_users))
-		wait_event(ictx->destroy_wait,
-			   refcount_read(&obj->shortterm_users) == 0);
+	return iommufd_object_destroy_removed(ictx, obj);
+}
 
-	if (refcount_read(&obj->users) != 1) {
-		/* An ioctl made it a user of something meanwhile */
-		refcount_set(&obj->shortterm_users, 1);
-		xa_store(&ictx->objects, id, obj, GFP_KERNEL);
-		return -EBUSY;
-	}
+/**
+ * iommufd_object_put_and_destroy() - Drop the kernel's long-term reference
+ *				      and destroy the object with it
+ * @ictx: The context
+ * @obj: An object the caller holds a long-term reference on besides the
+ *	 table's (an automatic HWPT, a bound device, an access)
+ *
+ * Works from the pointer: destroying by id after dropping the reference
+ * would race with IOMMU_DESTROY of the id and its reuse. If something else
+ * still uses the object, only the reference is dropped and the object
+ * stays in the table (its last user or the close destroys it).
+ *
+ * Context: Process context; sleeps until running ioctls release the object.
+ */
+void iommufd_object_put_and_destroy(struct iommufd_ctx *ictx,
+				    struct iommufd_object *obj)
+{
+	XA_STATE(xas, &ictx->objects, obj->id);
 
-	/* No longer the IOAS of the VFIO compatibility requests */
 	xa_lock(&ictx->objects);
-	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
-		ictx->vfio_ioas = NULL;
+	if (xas_load(&xas) != obj || refcount_read(&obj->users) != 2) {
+		refcount_dec(&obj->users);
+		xa_unlock(&ictx->objects);
+		return;
+	}
+	xas_store(&xas, XA_ZERO_ENTRY);
+	refcount_dec(&obj->users);
 	xa_unlock(&ictx->objects);
 
-	iommufd_object_destroy(obj);
-	xa_erase(&ictx->objects, id);
-	kfree(obj);
-	return 0;
+	iommufd_object_destroy_removed(ictx, obj);
 }
 
 int iommufd_destroy(struct iommufd_ucmd *ucmd)

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <linux/vfio.h>
 
@@ -490,6 +492,52 @@ void vfio_legacy_close(struct vfio_legacy *v)
 	v->device = -1;
 	v->group = -1;
 	v->container = -1;
+}
+
+int vfio_cdev_path(const char *bdf, char *path, size_t size)
+{
+	char dir[PATH_MAX], attr[2 * PATH_MAX], buf[32];
+	unsigned int maj, min;
+	struct dirent *d;
+	struct stat st;
+	DIR *dp;
+	int ret = -ENODEV;
+
+	snprintf(dir, sizeof(dir), PCI_DEVICES "/%s/vfio-dev", bdf);
+	dp = opendir(dir);
+	if (!dp)
+		return -ENODEV;
+	while ((d = readdir(dp))) {
+		if (strncmp(d->d_name, "vfio", 4))
+			continue;
+		snprintf(attr, sizeof(attr), "%s/%s/dev", dir, d->d_name);
+		/* No "dev": the kernel gave the device no cdev */
+		if (sysfs_read(attr, buf, sizeof(buf)) ||
+		    sscanf(buf, "%u:%u", &maj, &min) != 2)
+			break;
+		snprintf(path, size, "/dev/vfio/devices/%s", d->d_name);
+		if (stat(path, &st)) {
+			ret = -errno;
+			break;
+		}
+		ret = S_ISCHR(st.st_mode) && major(st.st_rdev) == maj &&
+		      minor(st.st_rdev) == min ? 0 : -ENXIO;
+		break;
+	}
+	closedir(dp);
+	return ret;
+}
+
+int vfio_cdev_open(const char *bdf)
+{
+	char path[PATH_MAX];
+	int fd, ret;
+
+	ret = vfio_cdev_path(bdf, path, sizeof(path));
+	if (ret)
+		return ret;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 int kmsg_open(void)

@@ -88,6 +88,16 @@ int vfio_legacy_open(struct vfio_legacy *v, const char *bdf);
 void vfio_legacy_close(struct vfio_legacy *v);
 
 /*
+ * VFIO device cdev: the /dev/vfio/devices/vfioX node of @bdf (bound to
+ * vfio-pci), found as QEMU does, through <device>/vfio-dev/vfioX/dev; the
+ * node's device number is checked against it. vfio_cdev_path() returns 0
+ * or a negative errno (-ENODEV: no cdev), vfio_cdev_open() an O_RDWR fd or
+ * a negative errno.
+ */
+int vfio_cdev_path(const char *bdf, char *path, size_t size);
+int vfio_cdev_open(const char *bdf);
+
+/*
  * Kernel log. kmsg_open() returns an fd positioned at the end of the log,
  * so only later records are seen. kmsg_wait() waits up to @timeout_ms for a
  * record containing every string of the NULL-terminated @needles and copies
