@@ -175,6 +175,7 @@ static struct kunit_suite span_suite = {
 	.init = span_init,
 	.test_cases = span_cases,
 };
+
 kunit_test_suite(span_suite);
 
 MODULE_LICENSE("GPL");

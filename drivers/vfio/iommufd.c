@@ -4,11 +4,17 @@
  * closes it, and in between its DMA goes through the I/O page table it is
  * attached to (or nowhere while it is not attached).
  *
- * The device cdev is the only user so far; the state lives in the
- * vfio_device (iommufd_device, iommufd_attached) because a device can be
- * bound once at a time, and is protected by the device set's lock, the
- * lock under which the group path opens and closes devices as well.
+ * Two users: the device cdev, and with CONFIG_IOMMUFD_VFIO_CONTAINER the
+ * group path when the group is given an iommufd as its container. The
+ * state lives in the vfio_device (iommufd_device, iommufd_attached)
+ * because a device can be bound once at a time, through one of the two:
+ * the group cannot be opened while a device of it is bound through its
+ * cdev, and a cdev cannot bind while the group is open. The cdev path
+ * changes it under the device set's lock; the group path binds and unbinds
+ * under the group's lock (the group is open then) and attaches and
+ * detaches under both, as it opens and closes devices.
  */
+#include <linux/capability.h>
 #include <linux/iommufd.h>
 #include <linux/module.h>
 #include <linux/vfio.h>
@@ -16,6 +22,9 @@
 #include "vfio.h"
 
 MODULE_IMPORT_NS(IOMMUFD);
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+MODULE_IMPORT_NS(IOMMUFD_VFIO);
+#endif
 
 /**
  * vfio_iommufd_bind() - Bind a device to an iommufd and open it
@@ -147,3 +156,198 @@ void vfio_iommufd_detach(struct vfio_device *device)
 	iommufd_device_detach(device->iommufd_device);
 	device->iommufd_attached = false;
 }
+
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+/*
+ * The group path with an iommufd as the container. As a type1 container
+ * does, the iommufd owns the DMA of the group from VFIO_GROUP_SET_CONTAINER
+ * until the group lets go of it: every device of the group is bound to the
+ * iommufd then (a device registered later when it is first opened). A
+ * device is attached to the compat IOAS of the iommufd while it is open,
+ * and detached when it is closed.
+ */
+
+/* Bind @device to @ictx unless it is bound already */
+static int vfio_iommufd_group_bind(struct vfio_device *device,
+				   struct iommufd_ctx *ictx)
+{
+	struct iommufd_device *idev;
+	u32 devid;
+
+	lockdep_assert_held(&device->group->group_lock);
+
+	if (device->iommufd_device)
+		return 0;
+	idev = iommufd_device_bind(ictx, device->dev, &devid);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	device->iommufd_device = idev;
+	device->iommufd_attached = false;
+	return 0;
+}
+
+/**
+ * vfio_iommufd_group_unbind() - Unbind a device bound through its group
+ * @device: The device, closed; bound or not
+ *
+ * Context: Process context; the caller holds device->group->group_lock.
+ */
+void vfio_iommufd_group_unbind(struct vfio_device *device)
+{
+	lockdep_assert_held(&device->group->group_lock);
+
+	if (!device->iommufd_device)
+		return;
+	/* Closed devices are detached: the unbind would detach them anyway */
+	WARN_ON(device->iommufd_attached);
+	iommufd_device_unbind(device->iommufd_device);
+	device->iommufd_device = NULL;
+	device->iommufd_attached = false;
+}
+
+static void vfio_group_unbind_iommufd(struct vfio_group *group)
+{
+	struct vfio_device *device;
+
+	lockdep_assert_held(&group->group_lock);
+
+	mutex_lock(&group->device_lock);
+	list_for_each_entry(device, &group->device_list, group_next)
+		vfio_iommufd_group_unbind(device);
+	mutex_unlock(&group->device_lock);
+}
+
+/**
+ * vfio_group_attach_iommufd() - Use an iommufd as the container of a group
+ * @group: The group, without a container
+ * @file: The file given to VFIO_GROUP_SET_CONTAINER
+ *
+ * For a group with an IOMMU the context gets a compat IOAS if it has none
+ * and every device of the group is bound to it, which takes the DMA of the
+ * group away from the kernel; a no-IOMMU group puts the context in no-iommu
+ * mode instead. Mediated devices (emulated IOMMU) are not supported.
+ *
+ * Context: Process context; the caller holds group->group_lock.
+ * Return: 0; -EBADFD if @file is no iommufd; -EOPNOTSUPP for an emulated
+ * IOMMU group; -EPERM for a no-IOMMU group without CAP_SYS_RAWIO; -EINVAL
+ * if the context is in the other mode (a compat IOAS with a no-IOMMU group,
+ * no-iommu mode with an IOMMU group); the errors of iommufd_device_bind()
+ * (-EBUSY: a kernel driver uses the group, -EPERM: MSIs not isolated, ...).
+ */
+int vfio_group_attach_iommufd(struct vfio_group *group, struct file *file)
+{
+	struct vfio_device *device;
+	struct iommufd_ctx *ictx;
+	int ret = 0;
+
+	lockdep_assert_held(&group->group_lock);
+
+	ictx = iommufd_ctx_from_file(file);
+	if (IS_ERR(ictx))
+		return PTR_ERR(ictx);
+
+	switch (group->type) {
+	case VFIO_NO_IOMMU:
+		if (!capable(CAP_SYS_RAWIO)) {
+			ret = -EPERM;
+			goto err_put_ctx;
+		}
+		ret = iommufd_vfio_compat_set_no_iommu(ictx);
+		if (ret)
+			goto err_put_ctx;
+		break;
+	case VFIO_IOMMU:
+		ret = iommufd_vfio_compat_ioas_create(ictx);
+		if (ret)
+			goto err_put_ctx;
+		mutex_lock(&group->device_lock);
+		list_for_each_entry(device, &group->device_list, group_next) {
+			ret = vfio_iommufd_group_bind(device, ictx);
+			if (ret)
+				break;
+		}
+		mutex_unlock(&group->device_lock);
+		if (ret)
+			goto err_unbind;
+		break;
+	default:
+		ret = -EOPNOTSUPP;
+		goto err_put_ctx;
+	}
+
+	group->iommufd = ictx;
+	group->container_users = 1;
+	return 0;
+
+err_unbind:
+	vfio_group_unbind_iommufd(group);
+err_put_ctx:
+	iommufd_ctx_put(ictx);
+	return ret;
+}
+
+/**
+ * vfio_group_detach_iommufd() - Undo vfio_group_attach_iommufd()
+ * @group: The group; none of its devices is open
+ *
+ * Context: Process context; the caller holds group->group_lock.
+ */
+void vfio_group_detach_iommufd(struct vfio_group *group)
+{
+	lockdep_assert_held(&group->group_lock);
+	WARN_ON(group->container_users != 1);
+
+	vfio_group_unbind_iommufd(group);
+	iommufd_ctx_put(group->iommufd);
+	group->iommufd = NULL;
+	group->container_users = 0;
+}
+
+/**
+ * vfio_iommufd_group_open() - First open of a device of an iommufd group
+ * @device: The device
+ *
+ * Binds the device if it was registered after the group got the iommufd,
+ * and attaches it to the compat IOAS. A device of a no-IOMMU group is
+ * neither bound nor attached.
+ *
+ * Context: Process context; the caller holds device->dev_set->lock and
+ * device->group->group_lock.
+ * Return: 0; -ENODEV if the context has no compat IOAS (any more); the
+ * errors of iommufd_device_bind() and iommufd_device_attach().
+ */
+int vfio_iommufd_group_open(struct vfio_device *device)
+{
+	struct vfio_group *group = device->group;
+	u32 ioas_id;
+	int ret;
+
+	lockdep_assert_held(&device->dev_set->lock);
+	lockdep_assert_held(&group->group_lock);
+
+	if (group->type == VFIO_NO_IOMMU)
+		return 0;
+
+	ret = vfio_iommufd_group_bind(device, group->iommufd);
+	if (ret)
+		return ret;
+	ret = iommufd_vfio_compat_ioas_get_id(group->iommufd, &ioas_id);
+	if (ret)
+		return ret;
+	return vfio_iommufd_attach(device, &ioas_id);
+}
+
+/**
+ * vfio_iommufd_group_close() - Last close of a device of an iommufd group
+ * @device: The device, quiesced by its driver's close_device
+ *
+ * Its DMA is blocked until it is opened again; it stays bound, so the
+ * group stays owned.
+ *
+ * Context: Process context; the caller holds device->dev_set->lock.
+ */
+void vfio_iommufd_group_close(struct vfio_device *device)
+{
+	vfio_iommufd_detach(device);
+}
+#endif /* CONFIG_IOMMUFD_VFIO_CONTAINER */

@@ -71,4 +71,10 @@ struct iommufd_ctx *iommufd_ctx_from_fd(int fd);
 bool iommufd_ctx_has_group(struct iommufd_ctx *ictx,
 			   struct iommu_group *group);
 
+/* For VFIO groups that use an iommufd as their container (IOMMUFD_VFIO) */
+int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx);
+int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx,
+				    u32 *out_ioas_id);
+int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx);
+
 #endif

@@ -285,7 +285,8 @@ static void access_unpin_range(struct io_pagetable *iopt, unsigned long iova,
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
-	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) {
+	for (area = iopt_area_contig_init(&iter, iopt, iova, last_iova); area;
+	     area = iopt_area_contig_next(&iter)) {
 		unsigned long start, last;
 
 		iopt_area_contig_span(&iter, &start, &last);
@@ -337,7 +338,8 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 	iopt = &access->ioas->iopt;
 
 	down_read(&iopt->iova_rwsem);
-	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) {
+	for (area = iopt_area_contig_init(&iter, iopt, iova, last_iova); area;
+	     area = iopt_area_contig_next(&iter)) {
 		unsigned long start, last, first_index, last_index;
 
 		iopt_area_contig_span(&iter, &start, &last);
@@ -437,7 +439,8 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 	iopt = &access->ioas->iopt;
 
 	down_read(&iopt->iova_rwsem);
-	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) {
+	for (area = iopt_area_contig_init(&iter, iopt, iova, last_iova); area;
+	     area = iopt_area_contig_next(&iter)) {
 		unsigned long start, last;
 
 		iopt_area_contig_span(&iter, &start, &last);

@@ -18,17 +18,31 @@
 
 #include "io_pagetable.h"
 
-/* The areas of @iopt in IOVA order */
-#define for_each_iopt_area(area, iopt)					\
-	for (area = iopt_area_from_node(interval_tree_iter_first(	\
-		     &(iopt)->area_itree, 0, ULONG_MAX));		\
-	     area;							\
-	     area = iopt_area_from_node(interval_tree_iter_next(	\
-		     &(area)->node, 0, ULONG_MAX)))
-
 static struct iopt_area *iopt_area_from_node(struct interval_tree_node *node)
 {
 	return node ? container_of(node, struct iopt_area, node) : NULL;
+}
+
+/* The areas of @iopt in IOVA order: first, then next */
+static struct iopt_area *iopt_area_first(struct io_pagetable *iopt)
+{
+	return iopt_area_from_node(interval_tree_iter_first(&iopt->area_itree,
+							    0, ULONG_MAX));
+}
+
+static struct iopt_area *iopt_area_next(struct iopt_area *area)
+{
+	return iopt_area_from_node(interval_tree_iter_next(&area->node, 0,
+							   ULONG_MAX));
+}
+
+/* The area with the lowest IOVA touching [start, last] */
+static struct iopt_area *iopt_area_touching(struct io_pagetable *iopt,
+					    unsigned long start,
+					    unsigned long last)
+{
+	return iopt_area_from_node(interval_tree_iter_first(&iopt->area_itree,
+							    start, last));
 }
 
 /* Debug-only: an area is in domains exactly while its IOAS has a domain */
@@ -40,7 +54,7 @@ static void iopt_check_invariants(struct io_pagetable *iopt)
 	if (!IS_ENABLED(CONFIG_IOMMUFD_TEST))
 		return;
 	lockdep_assert_held(&iopt->iova_rwsem);
-	for_each_iopt_area(area, iopt) {
+	for (area = iopt_area_first(iopt); area; area = iopt_area_next(area)) {
 		WARN_ON(area->in_domains != has_domains);
 		WARN_ON(iopt_area_iova(area) % iopt->iova_alignment);
 	}
@@ -86,7 +100,8 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 
 	WARN_ON(!xa_empty(&iopt->domains));
 	WARN_ON(!xa_empty(&iopt->access_list));
-	iopt_unmap_all(iopt, &unmapped);
+	/* Fails only if an access kept pins: they would leak */
+	WARN_ON(iopt_unmap_all(iopt, &unmapped));
 
 	down_write(&iopt->iova_rwsem);
 	iopt_free_itree(&iopt->reserved_itree,
@@ -122,7 +137,7 @@ static int iopt_update_alignment(struct io_pagetable *iopt)
 		align = max(align, access->iova_alignment);
 
 	if (align > iopt->iova_alignment) {
-		for_each_iopt_area(area, iopt) {
+		for (area = iopt_area_first(iopt); area; area = iopt_area_next(area)) {
 			if (iopt_area_iova(area) % align ||
 			    iopt_area_length(area) % align ||
 			    (area->pages_offset & ~PAGE_MASK) % align)
@@ -645,8 +660,7 @@ struct iopt_area *iopt_area_contig_init(struct iopt_area_contig_iter *iter,
 
 	iter->cur_iova = iova;
 	iter->last_iova = last_iova;
-	iter->area = iopt_area_from_node(
-		interval_tree_iter_first(&iopt->area_itree, iova, iova));
+	iter->area = iopt_area_touching(iopt, iova, iova);
 	return iter->area;
 }
 
@@ -668,9 +682,8 @@ struct iopt_area *iopt_area_contig_next(struct iopt_area_contig_iter *iter)
 	if (last >= iter->last_iova)
 		return NULL;
 	iter->cur_iova = last + 1;
-	iter->area = iopt_area_from_node(
-		interval_tree_iter_first(&iter->area->iopt->area_itree,
-					 iter->cur_iova, iter->cur_iova));
+	iter->area = iopt_area_touching(iter->area->iopt, iter->cur_iova,
+					iter->cur_iova);
 	return iter->area;
 }
 
@@ -689,7 +702,8 @@ static int iopt_get_pages(struct io_pagetable *iopt, unsigned long iova,
 		return -EOVERFLOW;
 
 	down_read(&iopt->iova_rwsem);
-	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) {
+	for (area = iopt_area_contig_init(&iter, iopt, iova, last_iova); area;
+	     area = iopt_area_contig_next(&iter)) {
 		struct iopt_pages_list *elm;
 		unsigned long start, last;
 
@@ -774,8 +788,7 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt,
 again:
 	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
-	while ((area = iopt_area_from_node(interval_tree_iter_first(
-			&iopt->area_itree, start, last)))) {
+	while ((area = iopt_area_touching(iopt, start, last))) {
 		unsigned long area_iova = iopt_area_iova(area);
 		unsigned long area_length = iopt_area_length(area);
 
@@ -788,7 +801,6 @@ again:
 		if (area->num_accesses) {
 			if (notified && notified_iova == area_iova) {
 				/* The access did not unpin when told to */
-				area->prevent_access = false;
 				rc = -EBUSY;
 				break;
 			}
@@ -804,9 +816,16 @@ again:
 
 		iopt_area_destroy(area, iopt);
 		unmapped_bytes += area_length;
+		cond_resched();
 	}
 	if (!rc && !unmapped_bytes)
 		rc = -ENOENT;
+	/* The area the accesses were told about, if it is still there */
+	if (notified) {
+		area = iopt_area_touching(iopt, notified_iova, notified_iova);
+		if (area && iopt_area_iova(area) == notified_iova)
+			area->prevent_access = false;
+	}
 	iopt_check_invariants(iopt);
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
@@ -908,7 +927,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	if (rc)
 		goto err_erase;
 
-	for_each_iopt_area(area, iopt) {
+	for (area = iopt_area_first(iopt); area; area = iopt_area_next(area)) {
 		rc = iopt_area_fill_domain(area, domain, first_domain,
 					   iopt->disable_large_pages);
 		if (rc)
@@ -921,7 +940,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 
 err_unfill:
 	failed = area;
-	for_each_iopt_area(area, iopt) {
+	for (area = iopt_area_first(iopt); area; area = iopt_area_next(area)) {
 		if (area == failed)
 			break;
 		iopt_area_unfill_domain(area, domain, first_domain);
@@ -966,7 +985,7 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	xa_erase(&iopt->domains, index);
 	last_domain = xa_empty(&iopt->domains);
 
-	for_each_iopt_area(area, iopt)
+	for (area = iopt_area_first(iopt); area; area = iopt_area_next(area))
 		iopt_area_unfill_domain(area, domain, last_domain);
 	__iopt_remove_reserved_iova(iopt, domain);
 	WARN_ON(iopt_update_alignment(iopt));
@@ -1091,7 +1110,7 @@ static int iopt_clear_dirty_data(struct io_pagetable *iopt,
 	lockdep_assert_held(&iopt->iova_rwsem);
 
 	iommu_iotlb_gather_init(&gather);
-	for_each_iopt_area(area, iopt) {
+	for (area = iopt_area_first(iopt); area; area = iopt_area_next(area)) {
 		rc = ops->read_and_clear_dirty(domain, iopt_area_iova(area),
 					       iopt_area_length(area), 0,
 					       &dirty);

@@ -150,7 +150,7 @@ struct iopt_reserved {
  */
 struct iopt_pages {
 	struct kref kref;
-	struct mutex mutex;
+	struct mutex mutex; /* protects the pins and their users */
 	uintptr_t uptr;
 	unsigned long npages;
 	bool writable;
@@ -191,7 +191,11 @@ int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte,
 void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 				 unsigned long length);
 
-/* Walk the areas covering [iova, last] without a gap */
+/*
+ * Walk the areas covering [iova, last] without a gap:
+ *	for (area = iopt_area_contig_init(&iter, iopt, iova, last); area;
+ *	     area = iopt_area_contig_next(&iter))
+ */
 struct iopt_area_contig_iter {
 	unsigned long cur_iova;
 	unsigned long last_iova;
@@ -218,9 +222,5 @@ static inline void iopt_area_contig_span(struct iopt_area_contig_iter *iter,
 	*start = iter->cur_iova;
 	*last = min(iter->last_iova, iopt_area_last_iova(iter->area));
 }
-
-#define iopt_for_each_contig_area(iter, area, iopt, iova, last_iova)          \
-	for (area = iopt_area_contig_init(iter, iopt, iova, last_iova); area; \
-	     area = iopt_area_contig_next(iter))
 
 #endif

@@ -76,10 +76,10 @@ err_abort:
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
-	struct iommu_iova_range __user *ranges;
 	struct interval_tree_span_iter span;
+	struct iommu_iova_range *ranges;
 	struct iommufd_ioas *ioas;
-	u32 max_iovas;
+	u32 max_iovas, nr = 0;
 	int rc = 0;
 
 	if (cmd->__reserved)
@@ -89,35 +89,48 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
-	ranges = u64_to_user_ptr(cmd->allowed_iovas);
-	max_iovas = cmd->num_iovas;
-	cmd->num_iovas = 0;
-
+	/*
+	 * Collected under the lock, copied out after it: a fault on the
+	 * user's array must not hold up the IOAS.
+	 */
 	down_read(&ioas->iopt.iova_rwsem);
+	interval_tree_for_each_span(&span, &ioas->iopt.reserved_itree, 0,
+				    ULONG_MAX)
+		nr += span.is_hole;
+	max_iovas = min(cmd->num_iovas, nr);
+	ranges = kvcalloc(max_iovas, sizeof(*ranges), GFP_KERNEL_ACCOUNT);
+	if (!ranges && max_iovas) {
+		up_read(&ioas->iopt.iova_rwsem);
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	nr = 0;
 	interval_tree_for_each_span(&span, &ioas->iopt.reserved_itree, 0,
 				    ULONG_MAX) {
 		if (!span.is_hole)
 			continue;
-		if (cmd->num_iovas < max_iovas) {
-			struct iommu_iova_range elm = {
-				.start = span.start,
-				.last = span.last,
-			};
-
-			if (copy_to_user(&ranges[cmd->num_iovas], &elm,
-					 sizeof(elm))) {
-				rc = -EFAULT;
-				goto out_unlock;
-			}
+		if (nr < max_iovas) {
+			ranges[nr].start = span.start;
+			ranges[nr].last = span.last;
 		}
-		cmd->num_iovas++;
+		nr++;
 	}
 	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (!rc && cmd->num_iovas > max_iovas)
-		rc = -EMSGSIZE;
-out_unlock:
 	up_read(&ioas->iopt.iova_rwsem);
+
+	if (copy_to_user(u64_to_user_ptr(cmd->allowed_iovas), ranges,
+			 max_iovas * sizeof(*ranges))) {
+		rc = -EFAULT;
+		goto out_free;
+	}
+	max_iovas = cmd->num_iovas;
+	cmd->num_iovas = nr;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (!rc && nr > max_iovas)
+		rc = -EMSGSIZE;
+out_free:
+	kvfree(ranges);
+out_put:
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }
@@ -239,7 +252,7 @@ out_put:
 }
 
 /* IOMMU_IOAS_COPY flag bit reserved for the syzkaller hook of test kernels */
-#define IOMMUFD_COPY_FLAG_SYZ (1U << 16)
+#define IOMMUFD_COPY_FLAG_SYZ BIT(16)
 
 int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 {
@@ -267,6 +280,15 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	src_ioas = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
 	if (IS_ERR(src_ioas))
 		return PTR_ERR(src_ioas);
+	/* The source range's checks come before the destination's lookup */
+	if (!cmd->length) {
+		rc = -EINVAL;
+		goto out_put_src;
+	}
+	if (cmd->src_iova + cmd->length - 1 < cmd->src_iova) {
+		rc = -EOVERFLOW;
+		goto out_put_src;
+	}
 	dst_ioas = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
 	if (IS_ERR(dst_ioas)) {
 		rc = PTR_ERR(dst_ioas);

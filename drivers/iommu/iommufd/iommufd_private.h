@@ -51,6 +51,7 @@
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
+#include <linux/fs.h>
 #include <linux/iommu.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
@@ -78,6 +79,9 @@ struct iommu_hwpt_get_dirty_bitmap;
  * @lock: Protects the state of the VFIO type1 compatibility requests
  * @vfio_ioas: The IOAS of the VFIO type1 compatibility requests, or NULL;
  *	       under the xa_lock of @objects, cleared when it is destroyed
+ * @no_iommu_mode: A VFIO no-IOMMU group uses the context as its container:
+ *		   no compat IOAS, the type1 requests answer as VFIO's
+ *		   no-iommu driver; set under @lock, never cleared
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -85,8 +89,9 @@ struct iommufd_ctx {
 	wait_queue_head_t destroy_wait;
 	u8 account_mode;
 	struct xarray groups;
-	struct mutex lock;
+	struct mutex lock; /* VFIO compatibility state */
 	struct iommufd_ioas *vfio_ioas;
+	bool no_iommu_mode;
 };
 
 /* How pinned pages are charged: IOMMU_OPTION_RLIMIT_MODE values */
@@ -281,7 +286,7 @@ int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt,
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
-	struct mutex mutex;
+	struct mutex mutex; /* protects hwpt_list */
 	struct list_head hwpt_list;
 };
 
@@ -372,7 +377,7 @@ struct iommufd_access {
 	struct iommufd_ctx *ictx;
 	struct iommufd_ioas *ioas;
 	struct iommufd_ioas *ioas_unpin;
-	struct mutex ioas_lock;
+	struct mutex ioas_lock; /* protects ioas, ioas_unpin */
 	const struct iommufd_access_ops *ops;
 	void *data;
 	unsigned long iova_alignment;
@@ -453,6 +458,33 @@ iommufd_hwpt_detach_device(struct iommufd_device *idev);
 
 /* The compat IOAS of IOMMU_VFIO_IOAS and the VFIO type1 requests */
 struct iommufd_ioas *iommufd_get_compat_ioas(struct iommufd_ctx *ictx);
+
+/*
+ * The VFIO type1 requests, and /dev/vfio/vfio with
+ * CONFIG_IOMMUFD_VFIO_CONTAINER (vfio_compat.c)
+ */
+long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+			unsigned long arg);
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+int iommufd_vfio_compat_misc_register(const struct file_operations *fops);
+void iommufd_vfio_compat_misc_deregister(void);
+bool iommufd_vfio_compat_opened_as_container(struct file *filp);
+#else
+static inline int
+iommufd_vfio_compat_misc_register(const struct file_operations *fops)
+{
+	return 0;
+}
+
+static inline void iommufd_vfio_compat_misc_deregister(void)
+{
+}
+
+static inline bool iommufd_vfio_compat_opened_as_container(struct file *filp)
+{
+	return false;
+}
+#endif
 
 /*
  * CONFIG_IOMMUFD_TEST: the mock driver and IOMMU_TEST_CMD (selftest.c),

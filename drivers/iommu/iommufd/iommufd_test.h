@@ -149,6 +149,7 @@ struct iommu_test_cmd {
 	};
 	__u32 last;
 };
+
 #define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
 
 /* Mock structs for IOMMU_GET_HW_INFO */
@@ -187,8 +188,11 @@ struct iommu_hwpt_selftest {
  * @iotlb_id: The entry to invalidate, 0 to MOCK_NESTED_DOMAIN_IOTLB_ID_MAX;
  *	      ignored with IOMMU_TEST_INVALIDATE_FLAG_ALL
  */
+enum {
+	IOMMU_TEST_INVALIDATE_FLAG_ALL = 1 << 0,
+};
+
 struct iommu_hwpt_invalidate_selftest {
-#define IOMMU_TEST_INVALIDATE_FLAG_ALL (1 << 0)
 	__u32 flags;
 	__u32 iotlb_id;
 };

@@ -179,24 +179,10 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 	return obj;
 }
 
-/*
- * @obj left the table (XA_ZERO_ENTRY holds its id): drop the table's
- * short-term reference, wait for the running ioctls, then destroy it unless
- * one of them made it a user of something meanwhile; then it goes back.
- */
-static int iommufd_object_destroy_removed(struct iommufd_ctx *ictx,
-					  struct iommufd_object *obj)
+/* @obj left the table (XA_ZERO_ENTRY holds its id) and nothing uses it */
+static void iommufd_object_destroy_removed(struct iommufd_ctx *ictx,
+					   struct iommufd_object *obj)
 {
-	if (!refcount_dec_and_test(&obj->shortterm_users))
-		wait_event(ictx->destroy_wait,
-			   refcount_read(&obj->shortterm_users) == 0);
-
-	if (refcount_read(&obj->users) != 1) {
-		refcount_set(&obj->shortterm_users, 1);
-		xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
-		return -EBUSY;
-	}
-
 	/* No longer the IOAS of the VFIO compatibility requests */
 	xa_lock(&ictx->objects);
 	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
@@ -206,7 +192,6 @@ static int iommufd_object_destroy_removed(struct iommufd_ctx *ictx,
 	iommufd_object_destroy(obj);
 	xa_erase(&ictx->objects, obj->id);
 	kfree(obj);
-	return 0;
 }
 
 /**
@@ -215,12 +200,10 @@ static int iommufd_object_destroy_removed(struct iommufd_ctx *ictx,
  * @id: The object's id
  * @type: The kind expected, or IOMMUFD_OBJ_ANY
  *
- * The object leaves the table first (its id stays reserved meanwhile), then
- * the ioctls still holding short-term references finish, then, if none of
- * them took a long-term reference in between, it is destroyed and its id
- * freed; else it goes back into the table.
+ * An object that other objects are built on, or that a running ioctl is
+ * using, is busy: the caller does not wait for it.
  *
- * Context: Process context; sleeps until running ioctls release the object.
+ * Context: Process context.
  * Return: 0, -ENOENT (no such object of that kind), -EBUSY (in use).
  */
 int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id,
@@ -236,14 +219,22 @@ int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id,
 		xa_unlock(&ictx->objects);
 		return -ENOENT;
 	}
-	if (refcount_read(&obj->users) != 1) {
+	/*
+	 * Lookups take short-term references under the xa_lock: with only
+	 * the table's left and taken away here, no ioctl uses the object and
+	 * none can start; long-term references are only taken by holders of
+	 * short-term ones, so users stays 1.
+	 */
+	if (refcount_read(&obj->users) != 1 ||
+	    !refcount_dec_if_one(&obj->shortterm_users)) {
 		xa_unlock(&ictx->objects);
 		return -EBUSY;
 	}
 	xas_store(&xas, XA_ZERO_ENTRY);
 	xa_unlock(&ictx->objects);
 
-	return iommufd_object_destroy_removed(ictx, obj);
+	iommufd_object_destroy_removed(ictx, obj);
+	return 0;
 }
 
 /**
@@ -275,6 +266,16 @@ void iommufd_object_put_and_destroy(struct iommufd_ctx *ictx,
 	refcount_dec(&obj->users);
 	xa_unlock(&ictx->objects);
 
+	/* The kernel cannot fail: wait for the ioctls still using it */
+	if (!refcount_dec_and_test(&obj->shortterm_users))
+		wait_event(ictx->destroy_wait,
+			   refcount_read(&obj->shortterm_users) == 0);
+	if (refcount_read(&obj->users) != 1) {
+		/* One of them built something on it: that user destroys it */
+		refcount_set(&obj->shortterm_users, 1);
+		xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
+		return;
+	}
 	iommufd_object_destroy_removed(ictx, obj);
 }
 
@@ -441,14 +442,13 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	/* Below and past the table: the VFIO type1 compatibility requests */
 	if (nr < IOMMUFD_CMD_BASE ||
 	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
-		return -ENOTTY;
-	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
-	if (!op->execute || cmd != _IO(IOMMUFD_TYPE, nr))
-		return -ENOTTY;
-
+		return iommufd_vfio_ioctl(ucmd.ictx, cmd, arg);
 	rc = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
 	if (rc)
 		return rc;
+	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	if (!op->execute || cmd != _IO(IOMMUFD_TYPE, nr))
+		return -ENOTTY;
 	if (ucmd.user_size < op->min_size)
 		return -EINVAL;
 
@@ -473,6 +473,9 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	mutex_init(&ictx->lock);
 	init_waitqueue_head(&ictx->destroy_wait);
 	ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
+	/* Charged like VFIO's type1 when opened as /dev/vfio/vfio */
+	if (iommufd_vfio_compat_opened_as_container(filp))
+		ictx->account_mode = IOPT_PAGES_ACCOUNT_MM;
 	ictx->file = filp;
 	filp->private_data = ictx;
 	return 0;
@@ -602,11 +605,16 @@ static int __init iommufd_init(void)
 	rc = misc_register(&iommu_misc_dev);
 	if (rc)
 		return rc;
-	rc = iommufd_test_init();
+	rc = iommufd_vfio_compat_misc_register(&iommufd_fops);
 	if (rc)
 		goto err_misc;
+	rc = iommufd_test_init();
+	if (rc)
+		goto err_vfio_misc;
 	return 0;
 
+err_vfio_misc:
+	iommufd_vfio_compat_misc_deregister();
 err_misc:
 	misc_deregister(&iommu_misc_dev);
 	return rc;
@@ -615,6 +623,7 @@ err_misc:
 static void __exit iommufd_exit(void)
 {
 	iommufd_test_exit();
+	iommufd_vfio_compat_misc_deregister();
 	misc_deregister(&iommu_misc_dev);
 }
 

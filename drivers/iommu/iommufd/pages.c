@@ -39,7 +39,8 @@ static unsigned long pin_batch_pages(void)
 	size_t bytes = SZ_64K;
 
 #ifdef CONFIG_IOMMUFD_TEST
-	bytes = READ_ONCE(iommufd_test_memory_limit);
+	/* Smaller batches only: more would not be any different */
+	bytes = min_t(size_t, READ_ONCE(iommufd_test_memory_limit), bytes);
 #endif
 	return max_t(size_t, bytes / sizeof(struct page *), 1);
 }
@@ -167,9 +168,9 @@ static unsigned long pages_pfn(struct iopt_pages *pages, unsigned long index)
 {
 	void *entry = xa_load(&pages->pinned_pfns, index);
 
-	/* Only pinned indices are asked for */
-	if (IS_ENABLED(CONFIG_IOMMUFD_TEST))
-		WARN_ON(!xa_is_value(entry));
+	/* Only pinned indices are asked for; never hand out PFN 0 instead */
+	if (WARN_ON(!xa_is_value(entry)))
+		return page_to_pfn(ZERO_PAGE(0));
 	return xa_to_value(entry);
 }
 
@@ -201,6 +202,7 @@ static void pages_unpin_range(struct iopt_pages *pages, unsigned long start,
 							 pages->writable);
 		run_pfn = pfn;
 		run_len = 1;
+		cond_resched();
 	}
 	if (run_len)
 		unpin_user_page_range_dirty_lock(pfn_to_page(run_pfn), run_len,
@@ -233,7 +235,12 @@ static int pages_pin_range(struct iopt_pages *pages, unsigned long start,
 	batch = min(pin_batch_pages(), last - start + 1);
 	if (iommufd_should_fail())
 		return -ENOMEM;
-	plist = kmalloc_array(batch, sizeof(*plist), GFP_KERNEL);
+	plist = kmalloc_array(batch, sizeof(*plist), GFP_KERNEL | __GFP_NOWARN);
+	if (!plist && batch > PAGE_SIZE / sizeof(*plist)) {
+		/* Fragmented memory: a page of them does too */
+		batch = PAGE_SIZE / sizeof(*plist);
+		plist = kmalloc_array(batch, sizeof(*plist), GFP_KERNEL);
+	}
 	if (!plist)
 		return -ENOMEM;
 
@@ -292,6 +299,11 @@ static int pages_pin_range(struct iopt_pages *pages, unsigned long start,
 		*next = index;
 		if (rc)
 			break;
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
+		cond_resched();
 	}
 
 	if (remote_mm)
@@ -385,6 +397,7 @@ static int area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 				goto err_unmap;
 			run_iova += run_len;
 			run_len = 0;
+			cond_resched();
 		}
 		if (!run_len)
 			run_phys = phys;
