@@ -16,7 +16,7 @@ CMD ?= /bin/sh -c 'cat /proc/cmdline; ls /sys/kernel/iommu_groups'
 VARIANT ?= guest
 
 .PHONY: help deps fetch prepare link refresh status config build build-debug \
-	initramfs kunit static vm vm-tests run check check-debug clean distclean
+	initramfs kunit static vm vm-tests qemu-test run check check-debug clean distclean
 
 help:
 	@echo "make run              build, boot on emulated VT-d (MODE=$(MODE)), demo"
@@ -31,6 +31,7 @@ help:
 	@echo "make static           checkpatch --strict, W=1 and sparse on the series"
 	@echo "make vm MODE=m CMD=c  boot and run a command (MODE=legacy|scalable|flts)"
 	@echo "make vm-tests MODE=m  the VM tests in one mode"
+	@echo "make qemu-test        QEMU 10 as iommufd client in the VM (MODE=m: one mode)"
 	@echo "BASE=<version>        try another Debian linux-source-6.1 version"
 
 deps:
@@ -74,6 +75,10 @@ vm: build
 
 vm-tests: build
 	@rig/vm-tests.sh $(MODE)
+
+# every mode unless MODE is given
+qemu-test: build
+	@rig/qemu-test.sh $(if $(filter file,$(origin MODE)),,$(MODE))
 
 run: deps
 	@mkdir -p build/logs

@@ -2,7 +2,8 @@
 # make check: every test of the series, one line each, then a summary whose
 # last line is "N passed, N failed". Exit status 1 on any failure.
 #   config audit -> build -> static (checkpatch, W=1, sparse) -> KUnit ->
-#   VM tests in the three intel-iommu modes
+#   VM tests in the three intel-iommu modes -> QEMU 10 as the iommufd
+#   client in the VM, in the three modes (rig/qemu-test.sh; ~10 s each)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 MODES=${MODES:-legacy scalable flts}
@@ -64,6 +65,15 @@ for m in $MODES; do
 		"$RIG/vm-tests.sh" "$m"
 	else
 		result FAIL "vm/$m/boot" "no kernel"
+	fi
+done
+
+step "QEMU as iommufd client"
+for m in $MODES; do
+	if [ $built = 1 ]; then
+		SUITE=qemu "$RIG/vm-tests.sh" "$m"
+	else
+		result FAIL "qemu/$m/boot" "no kernel"
 	fi
 done
 

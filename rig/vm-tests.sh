@@ -6,7 +6,9 @@
 #                             WARNING/BUG/Oops/KASAN/leak/lockdep/panic, or the
 #                             run timed out or ended without RIG-EXIT.
 #   rig/vm-tests.sh legacy|scalable|flts
-# The console log is kept in build/logs/vm-tests-<mode>.log.
+# SUITE=qemu: instead, the tests of rig/guest/qemu-tests, with the host's
+# QEMU in the guest (rig/initramfs-qemu.sh), recorded as qemu/<mode>/...
+# The console log is kept in build/logs/<suite>-tests-<mode>.log.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 mode=${1:?usage: rig/vm-tests.sh legacy|scalable|flts}
@@ -14,14 +16,32 @@ tmo=${VM_TESTS_TIMEOUT:-600}
 # VARIANT=debug: the debug kernel; results are named vm-debug/<mode>/...
 variant=${VARIANT:-guest}
 kernel=$OBJ/$variant/arch/x86/boot/bzImage
-prefix=vm
-[ "$variant" = guest ] || prefix=vm-$variant
+suite=${SUITE:-vm}
+prefix=$suite
+[ "$variant" = guest ] || prefix=$suite-$variant
+case $suite in
+vm)
+	extra=()
+	cmd=(/rig/run-tests)
+	cases=$BUILD/initramfs/rig/tests
+	;;
+qemu)
+	if ! x=$("$RIG/initramfs-qemu.sh"); then
+		result FAIL "$prefix/$mode/initramfs" "rig/initramfs-qemu.sh failed"
+		exit 0
+	fi
+	extra=(--initrd-extra "$x")
+	cmd=(env RIG_TESTS=/rig/qemu-tests /rig/run-tests)
+	cases=$BUILD/initramfs-qemu/rig/qemu-tests
+	;;
+*) die "vm-tests.sh: unknown SUITE $suite (vm, qemu)" ;;
+esac
 mkdir -p "$LOGS"
 console=$LOGS/$prefix-tests-$mode.log
 rm -f "$console"
 
 "$RIG/vm.sh" --kernel "$kernel" --mode "$mode" --timeout "$tmo" --quiet \
-	--log "$console" -- /rig/run-tests
+	--log "$console" ${extra[@]+"${extra[@]}"} -- "${cmd[@]}"
 rc=$?
 [ -f "$console" ] || : >"$console"
 clean=$(mktemp)
@@ -36,7 +56,7 @@ while read -r _ status name; do
 done < <(grep -aoE 'RIG-RESULT (PASS|FAIL|SKIP) [A-Za-z0-9_.:+-]+' "$clean")
 
 # Expected cases that never reported
-for f in "$BUILD"/initramfs/rig/tests/*.cases; do
+for f in "$cases"/*.cases; do
 	[ -f "$f" ] || continue
 	t=$(basename "$f" .cases)
 	while read -r c; do

@@ -3,7 +3,8 @@
 # and QEMU's edu DMA device, run one command in it, return its exit status.
 #
 #   rig/vm.sh [--mode legacy|scalable|flts] [--timeout SEC] [--kernel PATH]
-#             [--quiet] [--quiet-kernel] [--log FILE] -- CMD [ARGS...]
+#             [--quiet] [--quiet-kernel] [--log FILE]
+#             [--initrd-extra ARCHIVE]... -- CMD [ARGS...]
 #
 #   --mode          VT-d mode: legacy; scalable (x-scalable-mode=on, sm_on);
 #                   flts (scalable, first-stage tables only: x-flts=on)
@@ -14,6 +15,8 @@
 #   --quiet-kernel  kernel console loglevel 1 (only emergencies reach the
 #                   console), QEMU's messages to the log only: for the demo
 #   --log FILE      also keep the console log in FILE
+#   --initrd-extra  a cpio archive (gzip or not) appended to the initramfs,
+#                   e.g. the host's QEMU (rig/initramfs-qemu.sh); repeatable
 #
 # CMD and its arguments go on the kernel command line after "--"; the kernel
 # passes them to /init (rig/guest/init) as arguments (arguments with blanks
@@ -38,6 +41,7 @@ kernel=$OBJ/guest/arch/x86/boot/bzImage
 quiet=0
 quiet_kernel=0
 keep_log=
+extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mode) mode=$2; shift 2 ;;
@@ -50,6 +54,8 @@ while [ $# -gt 0 ]; do
 	--quiet-kernel) quiet_kernel=1; shift ;;
 	--log) keep_log=$2; shift 2 ;;
 	--log=*) keep_log=${1#*=}; shift ;;
+	--initrd-extra) extra+=("$2"); shift 2 ;;
+	--initrd-extra=*) extra+=("${1#*=}"); shift ;;
 	--) shift; break ;;
 	*) die "vm.sh: unknown option $1 (the command goes after --)" ;;
 	esac
@@ -68,6 +74,9 @@ esac
 append="console=ttyS0 intel_iommu=on$sm panic=-1 panic_on_warn=1 oops=panic rig.mode=$mode"
 [ $quiet_kernel = 1 ] && append+=" loglevel=1"
 initrd=$("$RIG/initramfs.sh") || die "initramfs build failed"
+for x in ${extra[@]+"${extra[@]}"}; do
+	[ -f "$x" ] || die "vm.sh: no initramfs archive $x"
+done
 
 # Arguments the kernel command line cannot carry (double quotes, newlines,
 # too many or too long) go into a script appended to the initramfs as a
@@ -93,12 +102,16 @@ if [ -z "$args" ] || [ $# -gt 30 ] || [ $((${#append} + ${#args})) -gt 1900 ]; t
 		echo "${q# }"
 	} >"$cmdfile/root/rig/vm-cmd"
 	chmod 755 "$cmdfile/root/rig/vm-cmd"
-	{
-		cat "$initrd"
-		(cd "$cmdfile/root" && find rig | cpio --quiet -o -H newc -R 0:0 | gzip -1)
-	} >"$cmdfile/initrd"
-	initrd=$cmdfile/initrd
+	(cd "$cmdfile/root" && find rig | cpio --quiet -o -H newc -R 0:0 | gzip -1) \
+		>"$cmdfile/cmd.cpio.gz"
+	extra+=("$cmdfile/cmd.cpio.gz")
 	args=" /rig/vm-cmd"
+fi
+# Extra archives follow the initramfs in one file (QEMU takes one -initrd).
+if [ ${#extra[@]} -gt 0 ]; then
+	[ -n "$cmdfile" ] || cmdfile=$(mktemp -d "$BUILD/.vm-cmd-XXXXXX")
+	cat "$initrd" "${extra[@]}" >"$cmdfile/initrd"
+	initrd=$cmdfile/initrd
 fi
 append+=" --$args"
 

@@ -24,6 +24,14 @@ git -C "$R/build/linux" config user.email rig@localhost
 # Inner runs use the copy's build/, never ours.
 rig() { env -u BUILD -u RESULTS "$R/rig/$1" "${@:2}" >"$tmp/out" 2>&1; }
 T=$R/build/linux
+# Is the patch holding line $1 the one whose subject is $2 (the Subject
+# header may be folded over several lines)?
+in_patch_of() {
+	local p
+	p=$(grep -lF -- "$1" "$R"/patches/*.patch) || return 1
+	[ "$(awk '/^Subject: /{ s = $0; while ((getline l) > 0 && l ~ /^ /)
+		s = s l; print s; exit }' "$p")" = "Subject: [PATCH] $2" ]
+}
 step() {	# step name command...
 	local n=$1; shift
 	if "$@"; then
@@ -42,7 +50,7 @@ owner=$(git -C "$T" log -1 --format=%s base..HEAD -- "$f")
 echo "$mark" >> "$T/$f"
 step status-sees-edit eval '! rig status.sh'
 step refresh-edit rig refresh.sh
-step edit-in-owning-patch eval "grep -lF -- '$mark' '$R'/patches/*.patch | xargs -r grep -qF 'Subject: [PATCH] $owner'"
+step edit-in-owning-patch in_patch_of "$mark" "$owner"
 step status-clean-after-refresh rig status.sh
 step prepare-again rig prepare.sh
 step edit-survives-prepare grep -qF -- "$mark" "$T/$f"
@@ -63,7 +71,7 @@ git -C "$R" add -f "$new2"
 step link-leaves-staged-edit eval "rig link.sh && git -C '$T' diff --cached --quiet -- '$f'; [ \$? -eq 1 ]"
 step status-sees-staged-edit eval '! rig status.sh'
 step refresh-staged-edit rig refresh.sh
-step staged-edit-in-owning-patch eval "grep -lF -- '$mark2' '$R'/patches/*.patch | xargs -r grep -qF 'Subject: [PATCH] $owner'"
+step staged-edit-in-owning-patch in_patch_of "$mark2" "$owner"
 
 n=$(grep -c . "$R/patches/series")
 echo "ROUNDTRIP-$$" >> "$T/MAINTAINERS"
