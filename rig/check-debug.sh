@@ -1,8 +1,9 @@
 #!/bin/bash
 # make check-debug: the VM tests of every mode on the debug kernel (lockdep,
-# KASAN, kmemleak, fault injection), a kmemleak scan after them, and a last
-# line "N passed, N failed". Not part of make check (the debug kernel takes
-# ~15 minutes to build from cold).
+# KASAN, kmemleak, fault injection), a kmemleak scan after them, the same for
+# QEMU 10 as the iommufd client in the VM (SUITE=qemu, ~75 s a mode), and a
+# last line "N passed, N failed". Not part of make check (the debug kernel
+# takes ~15 minutes to build from cold).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 RESULTS=$BUILD/results-debug.txt
@@ -14,6 +15,9 @@ if "$RIG/build.sh" debug >"$LOGS/build-debug.log" 2>&1; then
 	result PASS build/debug
 	for m in $MODES; do
 		VARIANT=debug "$RIG/vm-tests.sh" "$m"
+	done
+	for m in $MODES; do
+		VARIANT=debug SUITE=qemu "$RIG/vm-tests.sh" "$m"
 	done
 else
 	result FAIL build/debug "see build/logs/build-debug.log"
