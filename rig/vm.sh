@@ -30,8 +30,9 @@
 # Topology (tests depend on it; rig/guest/tests/topology checks it):
 #   00:02.0 rp1 pcie-root-port (ACS)          -> 01:00.0 edu, own group
 #   00:03.0 rp2 pcie-root-port, disable-acs   -> 02:00.0 edu, one group with rp2
-#   00:04.0 rp3 pcie-root-port (ACS)          -> 03:00.0 + 03:00.1 edu (one
-#                                                multi-function device, one group)
+#   00:04.0 rp3 pcie-root-port (ACS)          -> 03:00.0 + 03:00.1 + 03:00.2 edu
+#                                                (one multi-function device, one
+#                                                group of three)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -128,6 +129,7 @@ qemu=(qemu-system-x86_64
 	-device pcie-root-port,id=rp3,bus=pcie.0,addr=0x4,chassis=3
 	-device "$edu,bus=rp3,addr=0.0,multifunction=on"
 	-device "$edu,bus=rp3,addr=0.1"
+	-device "$edu,bus=rp3,addr=0.2"
 	-kernel "$kernel" -initrd "$initrd" -append "$append")
 
 mkdir -p "$LOGS"
