@@ -12,6 +12,8 @@
 #include <linux/mm.h>
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
+#include <linux/iova_bitmap.h>
+#include <uapi/linux/iommufd.h>
 #include <linux/log2.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
@@ -1153,23 +1155,98 @@ out_unlock:
 	return rc;
 }
 
+struct iopt_dirty_walk {
+	struct io_pagetable *iopt;
+	struct iommu_domain *domain;
+	unsigned long flags;
+	struct iommu_iotlb_gather *gather;
+};
+
+/* One window of the user bitmap: the areas mapping it, each in turn */
+static int iopt_dirty_window(struct iova_bitmap *bitmap, unsigned long iova,
+			     size_t length, void *opaque)
+{
+	struct iopt_dirty_walk *walk = opaque;
+	const struct iommu_dirty_ops *ops = walk->domain->dirty_ops;
+	struct iommu_dirty_bitmap dirty = {
+		.bitmap = bitmap,
+		.gather = walk->gather,
+	};
+	struct iopt_area_contig_iter iter;
+	struct iopt_area *area;
+	int rc;
+
+	for (area = iopt_area_contig_init(&iter, walk->iopt, iova,
+					  iova + length - 1);
+	     area; area = iopt_area_contig_next(&iter)) {
+		unsigned long start, last;
+
+		iopt_area_contig_span(&iter, &start, &last);
+		rc = ops->read_and_clear_dirty(walk->domain, start,
+					       last - start + 1, walk->flags,
+					       &dirty);
+		if (rc)
+			return rc;
+	}
+	return iopt_area_contig_done(&iter) ? 0 : -EINVAL;
+}
+
 /**
  * iopt_read_and_clear_dirty_data() - Report dirty IOVAs into a user bitmap
  * @iopt: The io_pagetable @domain mirrors
  * @domain: A domain tracking dirty IOVAs
  * @flags: IOMMU_DIRTY_NO_CLEAR
- * @bitmap: The request of IOMMU_HWPT_GET_DIRTY_BITMAP
+ * @bitmap: The request of IOMMU_HWPT_GET_DIRTY_BITMAP, checked by the
+ *	    caller: the range is aligned and does not wrap
  *
- * 6.1 keeps the user-bitmap walker (iova_bitmap) inside vfio.ko, so this
- * first version of the series cannot fill a user bitmap yet.
+ * Bit n of the user bitmap stands for [iova + n * page_size, + page_size);
+ * the range must be mapped without a gap. Dirty bits are cleared as they
+ * are read unless @flags says otherwise, and the IOTLB is flushed for
+ * them once at the end.
  *
- * Context: Process context.
- * Return: -EOPNOTSUPP.
+ * Context: Process context; takes domains_rwsem and iova_rwsem for read.
+ * Return: 0, or -ENOMEM (-EOPNOTSUPP without dirty ops). Problems met on
+ * the walk only leave bits unset.
  */
 int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt,
 				   struct iommu_domain *domain,
 				   unsigned long flags,
 				   struct iommu_hwpt_get_dirty_bitmap *bitmap)
 {
-	return -EOPNOTSUPP;
+	struct iommu_iotlb_gather gather;
+	struct iopt_dirty_walk walk = {
+		.iopt = iopt,
+		.domain = domain,
+		.flags = flags,
+		.gather = &gather,
+	};
+	struct iova_bitmap *iter;
+	int rc;
+
+	if (!domain->dirty_ops)
+		return -EOPNOTSUPP;
+
+	iter = iova_bitmap_alloc(bitmap->iova, bitmap->length,
+				 bitmap->page_size,
+				 u64_to_user_ptr(bitmap->data));
+	if (IS_ERR(iter))
+		return PTR_ERR(iter);
+
+	iommu_iotlb_gather_init(&gather);
+	down_read(&iopt->domains_rwsem);
+	down_read(&iopt->iova_rwsem);
+	/*
+	 * What the walk meets (a gap, tracking turned off, a bitmap page that
+	 * cannot be pinned) leaves bits unset and is not an error of the
+	 * ioctl: upstream's users rely on that.
+	 */
+	iova_bitmap_for_each(iter, &walk, iopt_dirty_window);
+	rc = 0;
+	up_read(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+	/* Whatever was cleared is flushed, also after a failure */
+	if (!(flags & IOMMU_DIRTY_NO_CLEAR))
+		iommu_iotlb_sync(domain, &gather);
+	iova_bitmap_free(iter);
+	return rc;
 }

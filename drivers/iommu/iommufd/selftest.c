@@ -352,7 +352,7 @@ static void mock_record_dirty(struct iommu_dirty_bitmap *dirty,
 			      unsigned long iova, unsigned long length,
 			      unsigned long flags)
 {
-	if (IS_REACHABLE(CONFIG_VFIO) && dirty->bitmap)
+	if (dirty->bitmap)
 		iova_bitmap_set(dirty->bitmap, iova, length);
 	if (dirty->gather && !(flags & IOMMU_DIRTY_NO_CLEAR))
 		iommu_iotlb_gather_add_range(dirty->gather, iova, length);
@@ -369,9 +369,6 @@ static int mock_read_and_clear_dirty(struct iommu_domain *domain,
 	/* Without a bitmap it is the clearing pass before tracking starts */
 	if (dirty->bitmap && !READ_ONCE(mock->dirty_tracking))
 		return -EINVAL;
-	/* 6.1's iova_bitmap lives in vfio: unreachable from a built-in iommufd */
-	if (dirty->bitmap && !IS_REACHABLE(CONFIG_VFIO))
-		return -EOPNOTSUPP;
 	if (!size || check_add_overflow(iova, size - 1, &last))
 		return -EINVAL;
 

@@ -2008,6 +2008,92 @@ TEST_F(iommufd_device, dirty_tracking_refused)
 	test_ioctl_destroy(hwpt);
 }
 
+/*
+ * Dirty tracking through the mock: a HWPT allocated for it mirrors the
+ * IOAS; the test marks every other mock page dirty and reads the bitmap
+ * back, cleared by the read unless NO_CLEAR.
+ */
+TEST_F(iommufd_device, dirty_bitmap)
+{
+	size_t npages = 64, nbytes = npages / 8;
+	__u64 iova = MOCK_APERTURE_START, nr_dirty;
+	unsigned long length = npages * MOCK_PAGE_SIZE;
+	__u8 *marks, *bitmap;
+	unsigned int i;
+	__u32 hwpt;
+
+	marks = calloc(1, nbytes);
+	bitmap = calloc(1, nbytes + 16);
+	ASSERT_NE(NULL, marks);
+	ASSERT_NE(NULL, bitmap);
+	for (i = 0; i < npages; i += 2)
+		marks[i / 8] |= 1 << (i % 8);
+
+	test_ioctl_ioas_map_fixed(buffer, length, iova);
+	test_cmd_hwpt_alloc(self->idev_id, self->ioas_id,
+			    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &hwpt);
+
+	/* Tracking off: marking refused, reading reports nothing */
+	test_err_mock_dirty(EINVAL, hwpt, iova, length, MOCK_PAGE_SIZE, marks);
+	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
+				  0);
+	for (i = 0; i < nbytes; i++)
+		ASSERT_EQ(0, bitmap[i]);
+
+	test_cmd_set_dirty_tracking(hwpt, true);
+	test_cmd_set_dirty_tracking(hwpt, true);
+	test_cmd_mock_dirty(hwpt, iova, length, MOCK_PAGE_SIZE, marks,
+			    &nr_dirty);
+	ASSERT_EQ(npages / 2, nr_dirty);
+
+	/* NO_CLEAR reads leave the bits for the next read */
+	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
+				  IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+	ASSERT_EQ(0, memcmp(marks, bitmap, nbytes));
+	memset(bitmap, 0, nbytes);
+	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
+				  0);
+	ASSERT_EQ(0, memcmp(marks, bitmap, nbytes));
+	/* The read cleared them */
+	memset(bitmap, 0, nbytes);
+	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
+				  0);
+	for (i = 0; i < nbytes; i++)
+		ASSERT_EQ(0, bitmap[i]);
+
+	/* An unaligned bitmap buffer, and a window of the range */
+	test_cmd_mock_dirty(hwpt, iova, length, MOCK_PAGE_SIZE, marks,
+			    &nr_dirty);
+	memset(bitmap, 0, nbytes + 16);
+	test_cmd_get_dirty_bitmap(hwpt, iova + 8 * MOCK_PAGE_SIZE,
+				  16 * MOCK_PAGE_SIZE, MOCK_PAGE_SIZE,
+				  bitmap + 3, 0);
+	ASSERT_EQ(marks[1], bitmap[3]);
+	ASSERT_EQ(marks[2], bitmap[4]);
+	ASSERT_EQ(0, bitmap[2]);
+	ASSERT_EQ(0, bitmap[5]);
+
+	/* Errors of the request */
+	test_err_get_dirty_bitmap(EINVAL, hwpt, iova, 0, MOCK_PAGE_SIZE,
+				  bitmap, 0);
+	test_err_get_dirty_bitmap(EINVAL, hwpt, iova, length, 0, bitmap, 0);
+	test_err_get_dirty_bitmap(EINVAL, hwpt, iova + 1, length,
+				  MOCK_PAGE_SIZE, bitmap, 0);
+	test_err_get_dirty_bitmap(EOPNOTSUPP, hwpt, iova, length,
+				  MOCK_PAGE_SIZE, bitmap, 1 << 5);
+	test_err_get_dirty_bitmap(ENOENT, self->ioas_id, iova, length,
+				  MOCK_PAGE_SIZE, bitmap, 0);
+	test_err_get_dirty_bitmap(EOPNOTSUPP, self->hwpt_id, iova, length,
+				  MOCK_PAGE_SIZE, bitmap, 0);
+
+	test_cmd_set_dirty_tracking(hwpt, false);
+	test_err_mock_dirty(EINVAL, hwpt, iova, length, MOCK_PAGE_SIZE, marks);
+	test_ioctl_destroy(hwpt);
+	test_ioctl_ioas_unmap(iova, length);
+	free(marks);
+	free(bitmap);
+}
+
 TEST_F(iommufd_device, hwpt_alloc_nested)
 {
 	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };

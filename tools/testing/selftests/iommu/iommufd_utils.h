@@ -521,7 +521,7 @@ static inline int _test_cmd_get_hw_info(int fd, __u32 dev_id, void *data,
 		EXPECT_EQ(_errno, errno);				\
 	})
 
-/* --- IOMMU_HWPT_SET_DIRTY_TRACKING (only its refusal is tested) --- */
+/* --- IOMMU_HWPT_SET_DIRTY_TRACKING --- */
 
 static inline int _test_cmd_set_dirty_tracking(int fd, __u32 hwpt_id, bool enable)
 {
@@ -533,6 +533,87 @@ static inline int _test_cmd_set_dirty_tracking(int fd, __u32 hwpt_id, bool enabl
 
 	return ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd);
 }
+#define test_cmd_set_dirty_tracking(hwpt_id, enable)			\
+	ASSERT_EQ(0, _test_cmd_set_dirty_tracking(self->fd, hwpt_id, enable))
+#define test_err_set_dirty_tracking(_errno, hwpt_id, enable)		\
+	({								\
+		EXPECT_EQ(-1, _test_cmd_set_dirty_tracking(self->fd, hwpt_id, \
+							   enable));	\
+		EXPECT_EQ(_errno, errno);				\
+	})
+
+/* --- IOMMU_HWPT_GET_DIRTY_BITMAP --- */
+
+static inline int _test_cmd_get_dirty_bitmap(int fd, __u32 hwpt_id,
+					     __u64 iova, __u64 length,
+					     __u64 page_size, void *bitmap,
+					     __u32 flags)
+{
+	struct iommu_hwpt_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = hwpt_id,
+		.flags = flags,
+		.iova = iova,
+		.length = length,
+		.page_size = page_size,
+		.data = (uintptr_t)bitmap,
+	};
+
+	return ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
+}
+#define test_cmd_get_dirty_bitmap(hwpt_id, iova, length, page_size, bitmap, \
+				  flags)				\
+	ASSERT_EQ(0, _test_cmd_get_dirty_bitmap(self->fd, hwpt_id, iova,  \
+						length, page_size,	\
+						bitmap, flags))
+#define test_err_get_dirty_bitmap(_errno, hwpt_id, iova, length, page_size, \
+				  bitmap, flags)			\
+	({								\
+		EXPECT_EQ(-1, _test_cmd_get_dirty_bitmap(self->fd, hwpt_id, \
+							 iova, length,	\
+							 page_size,	\
+							 bitmap, flags)); \
+		EXPECT_EQ(_errno, errno);				\
+	})
+
+/* --- IOMMU_TEST_OP_DIRTY: mark the mock slots of the set bits dirty --- */
+
+static inline int _test_cmd_mock_dirty(int fd, __u32 hwpt_id, __u64 iova,
+				       __u64 length, __u64 page_size,
+				       void *bitmap, __u64 *nr_dirty)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DIRTY,
+		.id = hwpt_id,
+		.dirty = {
+			.iova = iova,
+			.length = length,
+			.page_size = page_size,
+			.uptr = (uintptr_t)bitmap,
+		},
+	};
+	int ret;
+
+	ret = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (ret)
+		return ret;
+	if (nr_dirty)
+		*nr_dirty = cmd.dirty.out_nr_dirty;
+	return 0;
+}
+#define test_cmd_mock_dirty(hwpt_id, iova, length, page_size, bitmap,	\
+			    nr_dirty)					\
+	ASSERT_EQ(0, _test_cmd_mock_dirty(self->fd, hwpt_id, iova, length, \
+					  page_size, bitmap, nr_dirty))
+#define test_err_mock_dirty(_errno, hwpt_id, iova, length, page_size,	\
+			    bitmap)					\
+	({								\
+		EXPECT_EQ(-1, _test_cmd_mock_dirty(self->fd, hwpt_id, iova, \
+						   length, page_size,	\
+						   bitmap, NULL));	\
+		EXPECT_EQ(_errno, errno);				\
+	})
 
 /* --- IOMMU_HWPT_INVALIDATE --- */
 
