@@ -195,23 +195,27 @@ vfio_device_cdev_attach_pt(struct vfio_device *device,
 	if (attach.argsz < minsz || attach.flags)
 		return -EINVAL;
 
+	/*
+	 * The answer goes back into pt_id: find out it can before anything
+	 * changes. A replace moves the device's whole group and may free the
+	 * old automatic HWPT, so a failure afterwards could not be undone.
+	 */
+	if (put_user(attach.pt_id, &arg->pt_id))
+		return -EFAULT;
+
 	mutex_lock(&device->dev_set->lock);
 	ret = vfio_iommufd_attach(device, &attach.pt_id);
+	mutex_unlock(&device->dev_set->lock);
 	if (ret)
-		goto out_unlock;
+		return ret;
 
 	/*
-	 * Userspace would not know where its device is attached: leave it
-	 * blocked rather than somewhere userspace was not told about.
+	 * Only another thread unmapping the struct meanwhile gets here: the
+	 * attach stands, as userspace asked; it may query it again.
 	 */
-	if (put_user(attach.pt_id, &arg->pt_id)) {
-		ret = -EFAULT;
-		vfio_iommufd_detach(device);
-	}
-
-out_unlock:
-	mutex_unlock(&device->dev_set->lock);
-	return ret;
+	if (put_user(attach.pt_id, &arg->pt_id))
+		return -EFAULT;
+	return 0;
 }
 
 static long

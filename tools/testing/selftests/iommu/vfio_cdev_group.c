@@ -1,0 +1,664 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attach, replace and detach through the VFIO device cdev in an IOMMU group
+ * of three devices: the three edu functions of one multi-function device.
+ *
+ * The IOMMU translates for the group, not for each function, so iommufd
+ * keeps one HW pagetable per group (drivers/iommu/iommufd/device.c, its
+ * top-of-file model). What is checked here, whatever order the devices
+ * are attached and detached in:
+ *  - all attached devices of the group report one HWPT; a device that is
+ *    not attached cannot be attached to another HWPT than the group's
+ *    (-EINVAL, nothing changes);
+ *  - VFIO_DEVICE_ATTACH_IOMMUFD_PT of an attached device is a replace, and
+ *    a replace moves the whole group: every attached device follows and
+ *    reports the new HWPT, devices detached before stay detached;
+ *  - a detached device of an attached group still DMAs through the group's
+ *    domain (the IOMMU cannot tell the functions apart), and follows it;
+ *  - the old automatic HWPT is destroyed by the replace that moves its last
+ *    device, not before, and its pages are unpinned with it;
+ *  - DMA lands only in the buffers of the HWPT the group is on: the other
+ *    IOAS maps other buffers at the same IOVAs, and they stay untouched;
+ *    with no device attached, DMA is blocked and the IOMMU reports it.
+ *
+ * What a device "reports" is observed through the uAPI, which has no
+ * query: an attached device re-attached to its HWPT succeeds without
+ * change and hands back that HWPT's id (a replace onto the same HWPT); a
+ * detached device is refused (-EINVAL) an attach to another HWPT than the
+ * group's; IOMMU_DESTROY of a HWPT is -EBUSY while an attached device
+ * holds it.
+ *
+ * Needs an IOMMU group of (at least) three edu functions and nothing else
+ * ($EDU_GROUP_FN0, $EDU_GROUP_FN1, $EDU_GROUP_FN2 override the search),
+ * vfio-pci with CONFIG_VFIO_DEVICE_CDEV and iommufd. The functions are left
+ * unbound and without driver_override, whatever happens in a test.
+ */
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <linux/vfio.h>
+
+#include "iommufd_utils.h"
+#include "edu.h"
+#include "vfio_util.h"
+
+#define NR_FN		3
+#define BUF_SIZE	EDU_BUF_SIZE
+#define IOVA_SRC	0x100000ULL
+#define IOVA_DST	0x200000ULL
+#define FAULT_WAIT_MS	5000
+#define FAULT_MORE_WAIT_MS	1000
+#define BOGUS_ID	0x7ffffff0
+/* What the destination buffers hold when no DMA reached them */
+#define UNTOUCHED_A	0xa5
+#define UNTOUCHED_B	0x5b
+/* Every DMA is 100 ms of the emulator; the debug kernel is slow */
+#define GROUP_TIMEOUT	180
+
+static __attribute__((constructor)) void setup_globals(void)
+{
+	iommufd_setup_globals();
+}
+
+/* --- finding the group --- */
+
+static bool env_bdfs(char fn[][PCI_BDF_SIZE])
+{
+	static const char *const names[NR_FN] = {
+		"EDU_GROUP_FN0", "EDU_GROUP_FN1", "EDU_GROUP_FN2",
+	};
+	int i;
+
+	for (i = 0; i < NR_FN; i++) {
+		const char *val = getenv(names[i]);
+
+		if (!val || !val[0] || strlen(val) >= PCI_BDF_SIZE)
+			return false;
+		strcpy(fn[i], val);
+	}
+	return true;
+}
+
+/*
+ * The first IOMMU group found made of at least NR_FN
+ * devices, all of them edu; its first NR_FN devices in address order.
+ */
+static int edu_find_group(char fn[][PCI_BDF_SIZE])
+{
+	char members[IOMMU_GROUP_MAX_DEVS][PCI_BDF_SIZE];
+	struct dirent **list;
+	int i, j, n, nr, ret = -ENODEV;
+
+	if (env_bdfs(fn))
+		return 0;
+	nr = scandir("/sys/kernel/iommu_groups", &list, NULL, alphasort);
+	if (nr < 0)
+		return -errno;
+	for (i = 0; i < nr; i++) {
+		if (ret && list[i]->d_name[0] != '.') {
+			n = iommu_group_devices(atoi(list[i]->d_name), members,
+						IOMMU_GROUP_MAX_DEVS);
+			for (j = 0; j < n && pci_is_edu(members[j]); j++)
+				;
+			if (n >= NR_FN && j == n) {
+				for (j = 0; j < NR_FN; j++)
+					strcpy(fn[j], members[j]);
+				ret = 0;
+			}
+		}
+		free(list[i]);
+	}
+	free(list);
+	return ret;
+}
+
+/* --- the VFIO device cdev ioctls: 0 or -1 with errno --- */
+
+static int cdev_bind(int dev, int iommufd, __u32 *dev_id)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind),
+		.iommufd = iommufd,
+	};
+	int ret;
+
+	ret = ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	if (!ret)
+		*dev_id = bind.out_devid;
+	return ret;
+}
+
+/* *pt_id: in the IOAS or HWPT, out the HWPT attached to (on success) */
+static int cdev_attach(int dev, __u32 *pt_id)
+{
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+		.pt_id = *pt_id,
+	};
+	int ret;
+
+	ret = ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
+	if (!ret)
+		*pt_id = attach.pt_id;
+	return ret;
+}
+
+static int cdev_detach(int dev)
+{
+	struct vfio_device_detach_iommufd_pt detach = {
+		.argsz = sizeof(detach),
+	};
+
+	return ioctl(dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
+}
+
+FIXTURE(group) {
+	char fn[NR_FN][PCI_BDF_SIZE];
+	int setup_err;		/* the setup's first error, failed by the test */
+	bool restore;		/* drivers touched: release all at teardown */
+	int fd;			/* /dev/iommu */
+	int dev[NR_FN];		/* /dev/vfio/devices/vfioX of each function */
+	__u32 dev_id[NR_FN];
+	struct edu edu[NR_FN];
+	int kmsg;
+	bool fault_seen;	/* a blocked DMA's report was seen */
+	__u32 ioas_a, ioas_b;
+	__u32 hwpt_a;		/* the automatic HWPT of IOAS A */
+	__u32 hwpt_b;		/* a HWPT allocated on IOAS B */
+	uint8_t *mem;		/* src_a, dst_a, src_b, dst_b */
+	uint8_t *src_a, *dst_a, *src_b, *dst_b;
+};
+
+/* The fixture's data, for the helpers */
+#define group_fixture FIXTURE_DATA(group)
+
+/*
+ * All functions bound to vfio-pci, nothing opened yet. Failures are left
+ * for the test to report: an ASSERT here would skip the teardown, and with
+ * it the restore of the drivers.
+ */
+FIXTURE_SETUP(group)
+{
+	char path[256];
+	int i, ret = 0;
+
+	self->fd = -1;
+	self->kmsg = -1;
+	for (i = 0; i < NR_FN; i++)
+		self->dev[i] = -1;
+
+	if (access("/dev/iommu", F_OK))
+		SKIP(return, "no /dev/iommu");
+	if (edu_find_group(self->fn))
+		SKIP(return, "no IOMMU group of %d edu functions", NR_FN);
+	if (access("/sys/bus/pci/drivers/vfio-pci", F_OK))
+		SKIP(return, "no vfio-pci driver");
+
+	self->restore = true;
+	for (i = 0; i < NR_FN && !ret; i++)
+		ret = pci_release(self->fn[i]);
+	for (i = 0; i < NR_FN && !ret; i++)
+		ret = pci_bind(self->fn[i], "vfio-pci");
+	if (!ret && vfio_cdev_path(self->fn[0], path, sizeof(path)) == -ENODEV)
+		SKIP(return, "no VFIO device cdev (CONFIG_VFIO_DEVICE_CDEV)");
+	for (i = 1; i < NR_FN && !ret; i++)
+		if (pci_iommu_group(self->fn[i]) != pci_iommu_group(self->fn[0]))
+			ret = -EXDEV;
+	self->setup_err = ret;
+}
+
+FIXTURE_TEARDOWN(group)
+{
+	int i;
+
+	if (self->kmsg >= 0)
+		close(self->kmsg);
+	/* The BAR mappings hold the device files: unmap them first */
+	for (i = 0; i < NR_FN; i++) {
+		edu_uninit(&self->edu[i]);
+		if (self->dev[i] >= 0)
+			close(self->dev[i]);
+	}
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->mem)
+		munmap(self->mem, 4 * BUF_SIZE);
+	if (self->restore)
+		for (i = NR_FN - 1; i >= 0; i--)
+			pci_release(self->fn[i]);
+}
+
+/* Whether the test runs: not skipped, and its setup worked */
+static bool ready(struct __test_metadata *_metadata, int setup_err)
+{
+	if (_metadata->skip)
+		return false;
+	ASSERT_EQ(0, setup_err);
+	return true;
+}
+
+static void fill(uint8_t *buf, size_t len, uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = seed + i * 7 + (i >> 8);
+}
+
+static bool all_bytes(const uint8_t *buf, size_t len, uint8_t val)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != val)
+			return false;
+	return true;
+}
+
+/*
+ * The DMAR fault report of @bdf at @iova since kmsg was last positioned,
+ * within @wait_ms; logged when seen, and when @required and not seen.
+ */
+static bool saw_fault(struct __test_metadata *_metadata, int kmsg,
+		      const char *bdf, uint64_t iova, unsigned int wait_ms,
+		      bool required)
+{
+	char addr[64], dev[32], line[512];
+	const char *const needles[] = { "DMAR", addr, dev, NULL };
+
+	snprintf(addr, sizeof(addr), "fault addr 0x%llx ",
+		 (unsigned long long)iova);
+	snprintf(dev, sizeof(dev), "[%s]", pci_short_bdf(bdf));
+	if (kmsg_wait(kmsg, needles, wait_ms, line, sizeof(line))) {
+		TH_LOG("kernel: %s", line);
+		return true;
+	}
+	if (required)
+		TH_LOG("no kernel log line with \"DMAR\", \"%s\", \"%s\"",
+		       addr, dev);
+	else
+		TH_LOG("(no report of %s: rate-limited by the kernel)", dev);
+	return false;
+}
+
+enum lands { IN_A, IN_B, BLOCKED };
+
+static const char *const lands_name[] = {
+	[IN_A] = "IOAS A's buffer",
+	[IN_B] = "IOAS B's buffer",
+	[BLOCKED] = "nowhere (blocked)",
+};
+
+/*
+ * Function @i copies RAM at IOVA_SRC -> device -> RAM at IOVA_DST. Both
+ * IOASes map their own buffers at both IOVAs, with different data in the
+ * sources, so where the data comes from and goes to is seen: only the
+ * destination of @where may change, and it must get its own IOAS' source.
+ * BLOCKED tries the write only, and wants the IOMMU's report of the first
+ * blocked DMA of a test: the kernel prints about three reports in five
+ * seconds, later ones are looked for but may be rate-limited.
+ */
+static void expect_dma(struct __test_metadata *_metadata,
+		       group_fixture *self, int i, enum lands where,
+		       uint8_t seed)
+{
+	struct edu *edu = &self->edu[i];
+
+	fill(self->src_a, BUF_SIZE, seed);
+	fill(self->src_b, BUF_SIZE, ~seed);
+	memset(self->dst_a, UNTOUCHED_A, BUF_SIZE);
+	memset(self->dst_b, UNTOUCHED_B, BUF_SIZE);
+	if (where == BLOCKED)
+		ASSERT_LE(0, lseek(self->kmsg, 0, SEEK_END));
+	if (where != BLOCKED)
+		ASSERT_EQ(0, edu_dma_from_ram(edu, IOVA_SRC, 0, BUF_SIZE));
+	ASSERT_EQ(0, edu_dma_to_ram(edu, 0, IOVA_DST, BUF_SIZE));
+
+	if (where == IN_A)
+		ASSERT_EQ(0, memcmp(self->src_a, self->dst_a, BUF_SIZE));
+	if (where != IN_A)
+		ASSERT_TRUE(all_bytes(self->dst_a, BUF_SIZE, UNTOUCHED_A));
+	if (where == IN_B)
+		ASSERT_EQ(0, memcmp(self->src_b, self->dst_b, BUF_SIZE));
+	if (where != IN_B)
+		ASSERT_TRUE(all_bytes(self->dst_b, BUF_SIZE, UNTOUCHED_B));
+
+	if (where == BLOCKED && !self->fault_seen) {
+		ASSERT_TRUE(saw_fault(_metadata, self->kmsg, self->fn[i],
+				      IOVA_DST, FAULT_WAIT_MS, true));
+		self->fault_seen = true;
+	} else if (where == BLOCKED) {
+		saw_fault(_metadata, self->kmsg, self->fn[i], IOVA_DST,
+			  FAULT_MORE_WAIT_MS, false);
+	}
+	TH_LOG("DMA of %s: %s", self->fn[i], lands_name[where]);
+}
+
+static void expect_dma_all(struct __test_metadata *_metadata,
+			   group_fixture *self, enum lands where,
+			   uint8_t seed)
+{
+	int i;
+
+	for (i = 0; i < NR_FN; i++)
+		expect_dma(_metadata, self, i, where, seed + 16 * i);
+}
+
+/* ATTACH @pt_id to function @i: 0, and the HWPT it went to is @hwpt */
+static void attach_ok(struct __test_metadata *_metadata, group_fixture *self,
+		      int i, __u32 pt_id, __u32 hwpt)
+{
+	__u32 pt = pt_id;
+
+	ASSERT_EQ(0, cdev_attach(self->dev[i], &pt));
+	ASSERT_EQ(hwpt, pt);
+}
+
+/* ATTACH @pt_id to function @i fails with @err */
+static void attach_err(struct __test_metadata *_metadata, group_fixture *self,
+		       int err, int i, __u32 pt_id)
+{
+	__u32 pt = pt_id;
+
+	ASSERT_EQ(-1, cdev_attach(self->dev[i], &pt));
+	ASSERT_EQ(err, errno);
+}
+
+/*
+ * Function @i is attached, to @hwpt: attaching it to @hwpt again is a
+ * replace onto the HWPT it is on, a successful no-op handing back @hwpt.
+ */
+static void attached_to(struct __test_metadata *_metadata,
+			group_fixture *self, int i, __u32 hwpt)
+{
+	attach_ok(_metadata, self, i, hwpt, hwpt);
+}
+
+#define test_cmd_attach(i, pt_id, hwpt)					\
+	attach_ok(_metadata, self, i, pt_id, hwpt)
+#define test_err_attach(_errno, i, pt_id)				\
+	attach_err(_metadata, self, _errno, i, pt_id)
+#define test_cmd_detach(i) ASSERT_EQ(0, cdev_detach(self->dev[i]))
+#define expect_attached(i, hwpt) attached_to(_metadata, self, i, hwpt)
+
+/*
+ * Function @i is not attached while its group is on another HWPT than
+ * @other_pt: attaching it there is refused. An attached device would
+ * have been moved, with its group, by the same call.
+ */
+#define expect_detached(i, other_pt) test_err_attach(EINVAL, i, other_pt)
+
+#define expect_pinned_kb(kb) ASSERT_EQ((long)(kb), proc_status_kb("VmPin"))
+
+/*
+ * The common start: every function bound through its cdev to one iommufd,
+ * IOAS A and IOAS B mapping a source and a destination buffer each at the
+ * same IOVAs, hwpt_b allocated on IOAS B, all three attached to IOAS A on
+ * one automatic HWPT (hwpt_a), and their DMA landing in A.
+ */
+static void group_up(struct __test_metadata *_metadata,
+		     group_fixture *self)
+{
+	__u32 pt;
+	int i;
+
+	expect_pinned_kb(0);
+	self->kmsg = kmsg_open();
+	ASSERT_LE(0, self->kmsg);
+	self->mem = iommufd_alloc_buffer(4 * BUF_SIZE, PAGE_SIZE);
+	ASSERT_NE(NULL, self->mem);
+	self->src_a = self->mem;
+	self->dst_a = self->mem + BUF_SIZE;
+	self->src_b = self->mem + 2 * BUF_SIZE;
+	self->dst_b = self->mem + 3 * BUF_SIZE;
+
+	self->fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	for (i = 0; i < NR_FN; i++) {
+		self->dev[i] = vfio_cdev_open(self->fn[i]);
+		ASSERT_LE(0, self->dev[i]);
+		ASSERT_EQ(0, cdev_bind(self->dev[i], self->fd,
+				       &self->dev_id[i]));
+		ASSERT_NE(0, self->dev_id[i]);
+		ASSERT_EQ(0, edu_init(&self->edu[i], self->dev[i]));
+	}
+
+	test_ioctl_ioas_alloc(&self->ioas_a);
+	test_ioctl_ioas_map_fixed_id(self->ioas_a, self->src_a, BUF_SIZE,
+				     IOVA_SRC);
+	test_ioctl_ioas_map_fixed_id(self->ioas_a, self->dst_a, BUF_SIZE,
+				     IOVA_DST);
+	test_ioctl_ioas_alloc(&self->ioas_b);
+	test_ioctl_ioas_map_fixed_id(self->ioas_b, self->src_b, BUF_SIZE,
+				     IOVA_SRC);
+	test_ioctl_ioas_map_fixed_id(self->ioas_b, self->dst_b, BUF_SIZE,
+				     IOVA_DST);
+	test_cmd_hwpt_alloc(self->dev_id[0], self->ioas_b, 0, &self->hwpt_b);
+
+	pt = self->ioas_a;
+	ASSERT_EQ(0, cdev_attach(self->dev[0], &pt));
+	self->hwpt_a = pt;
+	ASSERT_NE(self->ioas_a, self->hwpt_a);
+	ASSERT_NE(self->hwpt_b, self->hwpt_a);
+	/* The others join the group's automatic HWPT */
+	test_cmd_attach(1, self->ioas_a, self->hwpt_a);
+	test_cmd_attach(2, self->ioas_a, self->hwpt_a);
+	TH_LOG("%s, %s, %s: on HWPT %u (automatic, IOAS A); HWPT %u on IOAS B",
+	       self->fn[0], self->fn[1], self->fn[2], self->hwpt_a,
+	       self->hwpt_b);
+	test_err_destroy(EBUSY, self->hwpt_a);
+	/* Both IOASes have a domain: all four pages pinned */
+	expect_pinned_kb(4 * BUF_SIZE / 1024);
+	expect_dma_all(_metadata, self, IN_A, 0x10);
+}
+
+/*
+ * Close everything, files of the devices first: every pin is released
+ * (the teardown only cleans up after a failure).
+ */
+static void group_down(struct __test_metadata *_metadata,
+		       group_fixture *self)
+{
+	int i;
+
+	for (i = 0; i < NR_FN; i++) {
+		edu_uninit(&self->edu[i]);
+		ASSERT_EQ(0, close(self->dev[i]));
+		self->dev[i] = -1;
+	}
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	expect_pinned_kb(0);
+}
+
+/*
+ * Scenario 1: function 0 is moved to hwpt_b while 1 and 2 are attached to
+ * IOAS A. The group moves: all three follow and report hwpt_b, all three
+ * DMA into B only, and IOAS A's automatic HWPT, left without a device, is
+ * gone at once (its pages unpinned). DETACH of one of them always
+ * succeeds; the device reports detached, but its DMA stays on the group's
+ * domain while the others are attached.
+ */
+TEST_F_TIMEOUT(group, replace_all_attached, GROUP_TIMEOUT)
+{
+	if (!ready(_metadata, self->setup_err))
+		return;
+	group_up(_metadata, self);
+
+	test_cmd_attach(0, self->hwpt_b, self->hwpt_b);
+	/* No device left on the automatic HWPT of A: destroyed with the move */
+	test_err_destroy(ENOENT, self->hwpt_a);
+	expect_pinned_kb(2 * BUF_SIZE / 1024);
+	/* 1 and 2 followed: a second ATTACH to hwpt_b is a no-op */
+	expect_attached(1, self->hwpt_b);
+	expect_attached(2, self->hwpt_b);
+	expect_attached(0, self->hwpt_b);
+	test_err_destroy(EBUSY, self->hwpt_b);
+	expect_dma_all(_metadata, self, IN_B, 0x40);
+
+	/* DETACH of 1: reported detached, its DMA still follows the group */
+	test_cmd_detach(1);
+	expect_detached(1, self->ioas_a);
+	expect_detached(1, self->ioas_b);
+	expect_dma(_metadata, self, 1, IN_B, 0x70);
+	/* The others stay, holding hwpt_b */
+	expect_attached(0, self->hwpt_b);
+	expect_attached(2, self->hwpt_b);
+	test_err_destroy(EBUSY, self->hwpt_b);
+	/* DETACH of a detached device is fine, and changes nothing */
+	test_cmd_detach(1);
+	expect_dma(_metadata, self, 2, IN_B, 0x80);
+
+	group_down(_metadata, self);
+}
+
+/*
+ * Scenario 2: function 2 is detached first; the group stays on IOAS A's
+ * automatic HWPT for 0 and 1, which keeps it, and 2's DMA still reaches A.
+ * Then function 0 is moved to hwpt_b: 0 and 1 follow; 2 still reports
+ * detached and its DMA follows the group to B. A's HWPT goes with the
+ * move. Function 2 can join the group's HWPT again.
+ */
+TEST_F_TIMEOUT(group, replace_after_one_detached, GROUP_TIMEOUT)
+{
+	if (!ready(_metadata, self->setup_err))
+		return;
+	group_up(_metadata, self);
+
+	test_cmd_detach(2);
+	expect_detached(2, self->hwpt_b);
+	test_err_destroy(EBUSY, self->hwpt_a);
+	expect_attached(0, self->hwpt_a);
+	expect_attached(1, self->hwpt_a);
+	/* Unavoidable: the group's domain is A's for 0 and 1 */
+	expect_dma(_metadata, self, 2, IN_A, 0x20);
+
+	test_cmd_attach(0, self->hwpt_b, self->hwpt_b);
+	test_err_destroy(ENOENT, self->hwpt_a);
+	expect_pinned_kb(2 * BUF_SIZE / 1024);
+	expect_attached(1, self->hwpt_b);
+	expect_attached(0, self->hwpt_b);
+	expect_detached(2, self->ioas_a);
+	expect_dma_all(_metadata, self, IN_B, 0x50);
+	test_err_destroy(EBUSY, self->hwpt_b);
+
+	/* 2 joins the group's HWPT again, by its id */
+	test_cmd_attach(2, self->hwpt_b, self->hwpt_b);
+	expect_attached(2, self->hwpt_b);
+	expect_dma(_metadata, self, 2, IN_B, 0x90);
+
+	group_down(_metadata, self);
+}
+
+/*
+ * Scenario 3: functions 1 and 2 are detached, only 0 is attached; moving
+ * it to hwpt_b moves the group: 1 and 2 report detached, all three DMA
+ * into B. Detaching 0 puts the group on its blocking domain: every
+ * function's DMA is blocked and reported, and hwpt_b, held by no device,
+ * can be destroyed.
+ */
+TEST_F_TIMEOUT(group, replace_after_two_detached, GROUP_TIMEOUT)
+{
+	if (!ready(_metadata, self->setup_err))
+		return;
+	group_up(_metadata, self);
+
+	test_cmd_detach(1);
+	test_cmd_detach(2);
+	test_err_destroy(EBUSY, self->hwpt_a);
+	expect_detached(1, self->hwpt_b);
+	expect_detached(2, self->ioas_b);
+	expect_dma(_metadata, self, 1, IN_A, 0x21);
+	expect_dma(_metadata, self, 2, IN_A, 0x22);
+
+	test_cmd_attach(0, self->hwpt_b, self->hwpt_b);
+	test_err_destroy(ENOENT, self->hwpt_a);
+	expect_pinned_kb(2 * BUF_SIZE / 1024);
+	expect_attached(0, self->hwpt_b);
+	expect_detached(1, self->ioas_a);
+	expect_detached(2, self->ioas_a);
+	expect_dma_all(_metadata, self, IN_B, 0x60);
+
+	test_cmd_detach(0);
+	expect_dma_all(_metadata, self, BLOCKED, 0xa0);
+	/* Neither 1 nor 2 held it */
+	test_ioctl_destroy(self->hwpt_b);
+	/* No domain maps anything now */
+	expect_pinned_kb(0);
+
+	group_down(_metadata, self);
+}
+
+/*
+ * The rules: one HWPT per group (attaching a member that is not attached
+ * to anything else is -EINVAL and changes nothing), ATTACH of an attached
+ * member is a replace of the group, a replace onto the group's HWPT is a
+ * successful no-op, and a failed replace leaves the group where it was.
+ */
+TEST_F_TIMEOUT(group, attach_rules, GROUP_TIMEOUT)
+{
+	__u32 hwpt_a2, hwpt_b2;
+
+	if (!ready(_metadata, self->setup_err))
+		return;
+	group_up(_metadata, self);
+
+	/* Another HWPT for a member not attached: refused */
+	test_cmd_detach(1);
+	test_err_attach(EINVAL, 1, self->hwpt_b);
+	test_err_attach(EINVAL, 1, self->ioas_b);
+	/* Also another HWPT of the same IOAS */
+	test_cmd_hwpt_alloc(self->dev_id[1], self->ioas_a, 0, &hwpt_a2);
+	test_err_attach(EINVAL, 1, hwpt_a2);
+	/* Nothing changed: the group is on A's automatic HWPT */
+	expect_detached(1, self->hwpt_b);
+	expect_attached(0, self->hwpt_a);
+	expect_attached(2, self->hwpt_a);
+	expect_dma(_metadata, self, 1, IN_A, 0x31);
+	/* It joins by IOAS or by HWPT id */
+	test_cmd_attach(1, self->ioas_a, self->hwpt_a);
+	test_cmd_detach(1);
+	test_cmd_attach(1, self->hwpt_a, self->hwpt_a);
+	/* The manual HWPT of A was never used: it can go */
+	test_ioctl_destroy(hwpt_a2);
+
+	/* A failed replace leaves the group where it was */
+	test_err_attach(ENOENT, 1, BOGUS_ID);
+	test_err_attach(EINVAL, 1, self->dev_id[0]);
+	expect_attached(0, self->hwpt_a);
+	expect_attached(1, self->hwpt_a);
+	expect_attached(2, self->hwpt_a);
+	expect_dma(_metadata, self, 0, IN_A, 0x32);
+
+	/* Attach while attached is a replace, of the group: from 1 this time */
+	test_cmd_attach(1, self->hwpt_b, self->hwpt_b);
+	test_err_destroy(ENOENT, self->hwpt_a);
+	expect_attached(0, self->hwpt_b);
+	expect_attached(2, self->hwpt_b);
+	/* Onto the group's HWPT: a no-op, keeping every reference */
+	expect_attached(1, self->hwpt_b);
+	expect_attached(1, self->hwpt_b);
+	test_err_destroy(EBUSY, self->hwpt_b);
+	expect_dma_all(_metadata, self, IN_B, 0x33);
+
+	/*
+	 * An IOAS is not the manual HWPT the group is on: a replace to IOAS B
+	 * moves the group to an automatic HWPT of B, a new one.
+	 */
+	hwpt_b2 = self->ioas_b;
+	ASSERT_EQ(0, cdev_attach(self->dev[2], &hwpt_b2));
+	ASSERT_NE(self->hwpt_b, hwpt_b2);
+	ASSERT_NE(self->ioas_b, hwpt_b2);
+	expect_attached(0, hwpt_b2);
+	expect_attached(1, hwpt_b2);
+	expect_attached(2, hwpt_b2);
+	/* ... and the same again is the no-op */
+	test_cmd_attach(0, self->ioas_b, hwpt_b2);
+	test_ioctl_destroy(self->hwpt_b);
+	test_err_destroy(EBUSY, hwpt_b2);
+	expect_dma(_metadata, self, 2, IN_B, 0x34);
+
+	group_down(_metadata, self);
+}
+
+TEST_HARNESS_MAIN
