@@ -533,6 +533,7 @@ static inline int _test_cmd_set_dirty_tracking(int fd, __u32 hwpt_id, bool enabl
 
 	return ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd);
 }
+
 #define test_cmd_set_dirty_tracking(hwpt_id, enable)			\
 	ASSERT_EQ(0, _test_cmd_set_dirty_tracking(self->fd, hwpt_id, enable))
 #define test_err_set_dirty_tracking(_errno, hwpt_id, enable)		\
@@ -561,6 +562,7 @@ static inline int _test_cmd_get_dirty_bitmap(int fd, __u32 hwpt_id,
 
 	return ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
 }
+
 #define test_cmd_get_dirty_bitmap(hwpt_id, iova, length, page_size, bitmap, \
 				  flags)				\
 	ASSERT_EQ(0, _test_cmd_get_dirty_bitmap(self->fd, hwpt_id, iova,  \
@@ -602,6 +604,7 @@ static inline int _test_cmd_mock_dirty(int fd, __u32 hwpt_id, __u64 iova,
 		*nr_dirty = cmd.dirty.out_nr_dirty;
 	return 0;
 }
+
 #define test_cmd_mock_dirty(hwpt_id, iova, length, page_size, bitmap,	\
 			    nr_dirty)					\
 	ASSERT_EQ(0, _test_cmd_mock_dirty(self->fd, hwpt_id, iova, length, \
