@@ -254,14 +254,6 @@ static long vfio_device_cdev_ioctl(struct file *filep, unsigned int cmd,
 		return vfio_device_cdev_attach_pt(df->device, uarg);
 	case VFIO_DEVICE_DETACH_IOMMUFD_PT:
 		return vfio_device_cdev_detach_pt(df->device, uarg);
-	case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
-	case VFIO_DEVICE_PCI_HOT_RESET:
-		/*
-		 * The group-fd form cannot work for a device bound through
-		 * its cdev, and the dev-id form is not there yet: say the
-		 * device has no hot reset rather than report group ids.
-		 */
-		return -ENODEV;
 	default:
 		return vfio_device_ioctl(df->device, cmd, arg);
 	}

@@ -66,6 +66,7 @@ int vfio_iommufd_bind(struct vfio_device *device, struct iommufd_ctx *ictx,
 
 	device->iommufd_device = idev;
 	device->iommufd_attached = false;
+	device->cdev_opened = true;
 	device->open_count = 1;
 	/* As on the group path: a driver that uses it takes a reference */
 	device->kvm = kvm;
@@ -79,6 +80,7 @@ int vfio_iommufd_bind(struct vfio_device *device, struct iommufd_ctx *ictx,
 err_undo_open:
 	device->kvm = NULL;
 	device->open_count = 0;
+	device->cdev_opened = false;
 	device->iommufd_device = NULL;
 	module_put(device->dev->driver->owner);
 err_unbind:
@@ -106,6 +108,7 @@ void vfio_iommufd_unbind(struct vfio_device *device)
 	vfio_iommufd_detach(device);
 	iommufd_device_unbind(device->iommufd_device);
 	device->iommufd_device = NULL;
+	device->cdev_opened = false;
 	device->open_count = 0;
 	module_put(device->dev->driver->owner);
 }
@@ -156,6 +159,68 @@ void vfio_iommufd_detach(struct vfio_device *device)
 	iommufd_device_detach(device->iommufd_device);
 	device->iommufd_attached = false;
 }
+
+/**
+ * vfio_device_cdev_opened() - Whether a device is open through its cdev
+ * @device: The device
+ *
+ * Context: Any context. The answer holds while the caller has the device
+ * open (a driver serving one of its ioctls) or holds device->dev_set->lock.
+ * Return: true while the device is bound to an iommufd through its cdev.
+ */
+bool vfio_device_cdev_opened(struct vfio_device *device)
+{
+	return device->cdev_opened;
+}
+EXPORT_SYMBOL_GPL(vfio_device_cdev_opened);
+
+/**
+ * vfio_iommufd_device_ictx() - The iommufd a device of an IOMMU group is bound to
+ * @device: The device
+ *
+ * Context: As vfio_device_cdev_opened().
+ * Return: the iommufd (no reference taken), or NULL if the device is not
+ * bound through an iommufd_device (not bound, or an emulated device).
+ */
+struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *device)
+{
+	if (!device->iommufd_device)
+		return NULL;
+	return iommufd_device_to_ictx(device->iommufd_device);
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_device_ictx);
+
+/**
+ * vfio_iommufd_get_dev_id() - How an iommufd names a device it may reset
+ * @device: A device of the caller's device set
+ * @ictx: The iommufd asking
+ *
+ * For VFIO_DEVICE_GET_PCI_HOT_RESET_INFO and VFIO_DEVICE_PCI_HOT_RESET of
+ * a device bound through its cdev: @ictx may reset the devices it has
+ * bound, and the devices whose IOMMU group it owns through another bound
+ * device (their DMA is blocked or goes to @ictx's page tables; nobody
+ * else can be using them).
+ *
+ * Context: Process context; the caller holds device->dev_set->lock.
+ * Return: the object id of @device in @ictx (> 0) if it is bound there;
+ * 0 (VFIO_PCI_DEVID_OWNED) if not, but @ictx owns its IOMMU group;
+ * -ENOENT otherwise.
+ */
+int vfio_iommufd_get_dev_id(struct vfio_device *device,
+			    struct iommufd_ctx *ictx)
+{
+	lockdep_assert_held(&device->dev_set->lock);
+
+	/* Object ids start at 1 */
+	if (device->iommufd_device &&
+	    iommufd_device_to_ictx(device->iommufd_device) == ictx)
+		return iommufd_device_to_id(device->iommufd_device);
+	if (device->group->type == VFIO_IOMMU &&
+	    iommufd_ctx_has_group(ictx, device->group->iommu_group))
+		return 0;
+	return -ENOENT;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_get_dev_id);
 
 #if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
 /*

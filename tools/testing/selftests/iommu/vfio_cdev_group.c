@@ -162,6 +162,7 @@ FIXTURE(group) {
 	struct edu edu[NR_FN];
 	int kmsg;
 	bool fault_seen;	/* a blocked DMA's report was seen */
+	struct vfio_legacy legacy;	/* the group path, when used */
 	__u32 ioas_a, ioas_b;
 	__u32 hwpt_a;		/* the automatic HWPT of IOAS A */
 	__u32 hwpt_b;		/* a HWPT allocated on IOAS B */
@@ -184,6 +185,9 @@ FIXTURE_SETUP(group)
 
 	self->fd = -1;
 	self->kmsg = -1;
+	self->legacy.device = -1;
+	self->legacy.group = -1;
+	self->legacy.container = -1;
 	for (i = 0; i < NR_FN; i++)
 		self->dev[i] = -1;
 
@@ -213,6 +217,7 @@ FIXTURE_TEARDOWN(group)
 
 	if (self->kmsg >= 0)
 		close(self->kmsg);
+	vfio_legacy_close(&self->legacy);
 	/* The BAR mappings hold the device files: unmap them first */
 	for (i = 0; i < NR_FN; i++) {
 		edu_uninit(&self->edu[i]);
@@ -659,6 +664,238 @@ TEST_F_TIMEOUT(group, attach_rules, GROUP_TIMEOUT)
 	expect_dma(_metadata, self, 2, IN_B, 0x34);
 
 	group_down(_metadata, self);
+}
+
+/* --- hot reset: the three functions are one reset set (the bus) --- */
+
+struct reset_info {
+	struct vfio_pci_hot_reset_info hdr;
+	struct vfio_pci_dependent_device dev[NR_FN + 1];
+};
+
+/* GET_PCI_HOT_RESET_INFO of @dev with room for @room entries */
+static int hot_reset_info(int dev, struct reset_info *info, int room)
+{
+	memset(info, 0xcc, sizeof(*info));
+	info->hdr.argsz = sizeof(info->hdr) + room * sizeof(info->dev[0]);
+	return ioctl(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info);
+}
+
+/* PCI_HOT_RESET of @dev with the @count group fds of @fds */
+static int hot_reset(int dev, __u32 flags, const int *fds, int count)
+{
+	struct {
+		struct vfio_pci_hot_reset hdr;
+		__s32 fds[NR_FN];
+	} reset = {
+		.hdr.argsz = sizeof(reset.hdr) + count * sizeof(__s32),
+		.hdr.flags = flags,
+		.hdr.count = count,
+	};
+
+	if (count)
+		memcpy(reset.fds, fds, count * sizeof(__s32));
+	return ioctl(dev, VFIO_DEVICE_PCI_HOT_RESET, &reset);
+}
+
+/* The entry of function @i in @info, NULL if it has none */
+static const struct vfio_pci_dependent_device *
+reset_entry(group_fixture *self, const struct reset_info *info, int i)
+{
+	unsigned int dom, bus, dev, fn;
+	__u32 k;
+
+	if (sscanf(self->fn[i], "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+		return NULL;
+	for (k = 0; k < info->hdr.count && k < NR_FN + 1; k++)
+		if (info->dev[k].segment == dom && info->dev[k].bus == bus &&
+		    info->dev[k].devfn == (dev << 3 | fn))
+			return &info->dev[k];
+	return NULL;
+}
+
+/*
+ * The INFO of function @from's device file lists the three functions and
+ * nothing else; with DEV_ID, function i carries @ids[i], else its group.
+ */
+static void expect_reset_info(struct __test_metadata *_metadata,
+			      group_fixture *self, int fd, __u32 flags,
+			      const __u32 *ids)
+{
+	const struct vfio_pci_dependent_device *e;
+	struct reset_info info;
+	int i;
+
+	/* Too small: the number needed, and the form of the entries */
+	ASSERT_EQ(-1, hot_reset_info(fd, &info, 0));
+	ASSERT_EQ(ENOSPC, errno);
+	ASSERT_EQ(NR_FN, info.hdr.count);
+	ASSERT_EQ(flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID, info.hdr.flags);
+	ASSERT_EQ(-1, hot_reset_info(fd, &info, NR_FN - 1));
+	ASSERT_EQ(ENOSPC, errno);
+
+	ASSERT_EQ(0, hot_reset_info(fd, &info, NR_FN + 1));
+	ASSERT_EQ(flags, info.hdr.flags);
+	ASSERT_EQ(NR_FN, info.hdr.count);
+	for (i = 0; i < NR_FN; i++) {
+		e = reset_entry(self, &info, i);
+		ASSERT_NE(NULL, e);
+		if (flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) {
+			ASSERT_EQ(ids[i], e->devid);
+		} else {
+			ASSERT_EQ(pci_iommu_group(self->fn[i]), e->group_id);
+		}
+		TH_LOG("%s: %s %d", self->fn[i],
+		       (flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) ? "devid" :
+		       "group", (int)e->devid);
+	}
+	/* Nothing past the entries */
+	ASSERT_EQ(0xcccccccc, info.dev[NR_FN].devid);
+}
+
+/* PCI_HOT_RESET of a device bound through its cdev takes no group fds */
+static void expect_reset_rules(struct __test_metadata *_metadata, int fd)
+{
+	struct vfio_pci_hot_reset hdr = { .argsz = sizeof(hdr) - 1 };
+	int fds[1] = { fd };
+
+	ASSERT_EQ(-1, ioctl(fd, VFIO_DEVICE_PCI_HOT_RESET, &hdr));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, hot_reset(fd, 1, NULL, 0));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, hot_reset(fd, 0, fds, 1));
+	ASSERT_EQ(EINVAL, errno);
+	hdr.argsz = sizeof(hdr) - 1;
+	ASSERT_EQ(-1, ioctl(fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hdr));
+	ASSERT_EQ(EINVAL, errno);
+}
+
+/*
+ * All three bound to one iommufd: each lists the three by their ids, may
+ * reset them all (DEV_ID_OWNED), and the reset needs no group fd. The
+ * functions work after the reset: DMA lands where it did.
+ */
+TEST_F_TIMEOUT(group, hot_reset_all_bound, GROUP_TIMEOUT)
+{
+	const __u32 flags = VFIO_PCI_HOT_RESET_FLAG_DEV_ID |
+			    VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+	struct reset_info info;
+	int i;
+
+	if (!ready(_metadata, self->setup_err))
+		return;
+	/* Not before the bind */
+	self->dev[0] = vfio_cdev_open(self->fn[0]);
+	ASSERT_LE(0, self->dev[0]);
+	ASSERT_EQ(-1, hot_reset_info(self->dev[0], &info, NR_FN));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, hot_reset(self->dev[0], 0, NULL, 0));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, close(self->dev[0]));
+	self->dev[0] = -1;
+
+	group_up(_metadata, self);
+	for (i = 0; i < NR_FN; i++)
+		expect_reset_info(_metadata, self, self->dev[i], flags,
+				  self->dev_id);
+	expect_reset_rules(_metadata, self->dev[1]);
+
+	ASSERT_EQ(0, hot_reset(self->dev[1], 0, NULL, 0));
+	TH_LOG("bus reset from %s", self->fn[1]);
+	expect_dma_all(_metadata, self, IN_A, 0x44);
+	/* Detached devices are still the iommufd's to reset */
+	test_cmd_detach(2);
+	expect_reset_info(_metadata, self, self->dev[2], flags, self->dev_id);
+	ASSERT_EQ(0, hot_reset(self->dev[2], 0, NULL, 0));
+	expect_dma(_metadata, self, 0, IN_A, 0x45);
+
+	group_down(_metadata, self);
+}
+
+/*
+ * Only function 0 bound: the others are vfio-pci's and in the IOMMU group
+ * the iommufd owns through function 0, so they are listed as OWNED (0) and
+ * the iommufd may reset them.
+ */
+TEST_F_TIMEOUT(group, hot_reset_group_owned, GROUP_TIMEOUT)
+{
+	const __u32 flags = VFIO_PCI_HOT_RESET_FLAG_DEV_ID |
+			    VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+	__u32 ids[NR_FN] = { 0 };
+
+	if (!ready(_metadata, self->setup_err))
+		return;
+	self->fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	self->dev[0] = vfio_cdev_open(self->fn[0]);
+	ASSERT_LE(0, self->dev[0]);
+	ASSERT_EQ(0, cdev_bind(self->dev[0], self->fd, &ids[0]));
+
+	expect_reset_info(_metadata, self, self->dev[0], flags, ids);
+	ASSERT_EQ(0, hot_reset(self->dev[0], 0, NULL, 0));
+	/* Function 1 bound too: it is named by its id now */
+	self->dev[1] = vfio_cdev_open(self->fn[1]);
+	ASSERT_LE(0, self->dev[1]);
+	ASSERT_EQ(0, cdev_bind(self->dev[1], self->fd, &ids[1]));
+	expect_reset_info(_metadata, self, self->dev[0], flags, ids);
+	ASSERT_EQ(0, hot_reset(self->dev[1], 0, NULL, 0));
+	/* Unbound again: owned through function 0 */
+	ASSERT_EQ(0, close(self->dev[1]));
+	self->dev[1] = -1;
+	ids[1] = VFIO_PCI_DEVID_OWNED;
+	expect_reset_info(_metadata, self, self->dev[0], flags, ids);
+}
+
+/*
+ * Function 2 on another driver (pci-stub, which leaves the DMA alone and
+ * so does not keep the group from being claimed): it is outside VFIO's
+ * reset set, NOT_OWNED, DEV_ID_OWNED is clear, and the reset is refused
+ * without touching anything.
+ */
+TEST_F_TIMEOUT(group, hot_reset_not_owned, GROUP_TIMEOUT)
+{
+	const __u32 flags = VFIO_PCI_HOT_RESET_FLAG_DEV_ID;
+	__u32 ids[NR_FN] = { 0 };
+	int i;
+
+	if (!ready(_metadata, self->setup_err))
+		return;
+	if (access("/sys/bus/pci/drivers/pci-stub", F_OK))
+		SKIP(return, "no pci-stub driver");
+	ASSERT_EQ(0, pci_release(self->fn[2]));
+	ASSERT_EQ(0, pci_bind(self->fn[2], "pci-stub"));
+
+	self->fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	for (i = 0; i < 2; i++) {
+		self->dev[i] = vfio_cdev_open(self->fn[i]);
+		ASSERT_LE(0, self->dev[i]);
+		ASSERT_EQ(0, cdev_bind(self->dev[i], self->fd, &ids[i]));
+	}
+	ids[2] = VFIO_PCI_DEVID_NOT_OWNED;
+	expect_reset_info(_metadata, self, self->dev[0], flags, ids);
+	ASSERT_EQ(-1, hot_reset(self->dev[0], 0, NULL, 0));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_TRUE(pci_has_driver(self->fn[2], "pci-stub"));
+}
+
+/*
+ * The group path is unchanged: entries name IOMMU groups, no flags, and
+ * the reset takes the group's fd (and not zero fds).
+ */
+TEST_F_TIMEOUT(group, hot_reset_group_path, GROUP_TIMEOUT)
+{
+	struct vfio_legacy *v = &self->legacy;
+
+	if (!ready(_metadata, self->setup_err))
+		return;
+	ASSERT_EQ(0, vfio_legacy_open(v, self->fn[0]));
+	expect_reset_info(_metadata, self, v->device, 0, NULL);
+	ASSERT_EQ(-1, hot_reset(v->device, 0, NULL, 0));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, hot_reset(v->device, 0, &v->device, 1));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, hot_reset(v->device, 0, &v->group, 1));
 }
 
 TEST_HARNESS_MAIN
