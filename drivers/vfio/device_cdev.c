@@ -3,9 +3,9 @@
  * The VFIO device cdev: /dev/vfio/devices/vfioX.
  *
  * Every vfio_device has a struct device "vfioX" in the class "vfio-dev";
- * a device of a real IOMMU group (VFIO_IOMMU) also gets a character device
- * there, minor X of the "vfio-dev" region. Emulated and no-IOMMU devices
- * have no cdev: they cannot be bound to an iommufd yet.
+ * a device of a real or an emulated IOMMU group also gets a character
+ * device there, minor X of the "vfio-dev" region. No-IOMMU devices have
+ * no cdev: nothing would isolate their DMA from the iommufd's.
  *
  * Opening the cdev gives a file that can do nothing but
  * VFIO_DEVICE_BIND_IOMMUFD. Binding opens the device (the driver's
@@ -337,8 +337,8 @@ void vfio_device_cdev_set_kvm(struct file *file, struct kvm *kvm)
  * vfio_device_add() - Make a registered vfio_device visible
  * @device: The device, its group set
  *
- * Adds its struct device (/sys/class/vfio-dev/vfioX) and, for a device of a
- * real IOMMU group, its cdev (/dev/vfio/devices/vfioX, the sysfs "dev"
+ * Adds its struct device (/sys/class/vfio-dev/vfioX) and, unless it is a
+ * no-IOMMU device, its cdev (/dev/vfio/devices/vfioX, the sysfs "dev"
  * attribute).
  *
  * Context: Process context.
@@ -346,7 +346,7 @@ void vfio_device_cdev_set_kvm(struct file *file, struct kvm *kvm)
  */
 int vfio_device_add(struct vfio_device *device)
 {
-	if (device->group->type == VFIO_IOMMU) {
+	if (device->group->type != VFIO_NO_IOMMU) {
 		device->device.devt = MKDEV(MAJOR(vfio_device_devt),
 					    device->index);
 		cdev_init(&device->cdev, &vfio_device_cdev_fops);

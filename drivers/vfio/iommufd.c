@@ -4,9 +4,18 @@
  * closes it, and in between its DMA goes through the I/O page table it is
  * attached to (or nowhere while it is not attached).
  *
+ * A device of an emulated IOMMU group (a mediated device) has no DMA of
+ * its own: its driver reads, writes and pins guest memory by IOVA. It is
+ * bound by an in-kernel access of the iommufd instead (the id userspace
+ * gets is the access's), attached to an IOAS (never a HW pagetable), and
+ * vfio_pin_pages(), vfio_unpin_pages() and vfio_dma_rw() go through it;
+ * the driver's dma_unmap is asked to unpin when userspace unmaps, when the
+ * device moves to another IOAS and when it is detached.
+ *
  * Two users: the device cdev, and with CONFIG_IOMMUFD_VFIO_CONTAINER the
  * group path when the group is given an iommufd as its container. The
- * state lives in the vfio_device (iommufd_device, iommufd_attached)
+ * state lives in the vfio_device (iommufd_device or iommufd_access,
+ * iommufd_attached)
  * because a device can be bound once at a time, through one of the two:
  * the group cannot be opened while a device of it is bound through its
  * cdev, and a cdev cannot bind while the group is open. The cdev path
@@ -26,6 +35,74 @@ MODULE_IMPORT_NS(IOMMUFD);
 MODULE_IMPORT_NS(IOMMUFD_VFIO);
 #endif
 
+static bool vfio_device_is_emulated(struct vfio_device *device)
+{
+	return device->group->type == VFIO_EMULATED_IOMMU;
+}
+
+static void vfio_emulated_unmap(void *data, unsigned long iova,
+				unsigned long length)
+{
+	struct vfio_device *device = data;
+
+	device->ops->dma_unmap(device, iova, length);
+}
+
+/* A driver with dma_unmap pins pages, and gives them back on request */
+static const struct iommufd_access_ops vfio_emulated_pin_ops = {
+	.needs_pin_pages = 1,
+	.unmap = vfio_emulated_unmap,
+};
+
+/* Without, it only reads and writes (vfio_dma_rw()) */
+static const struct iommufd_access_ops vfio_emulated_rw_ops = {
+};
+
+/*
+ * Make @device @ictx's: an iommufd_device claiming its DMA, or for an
+ * emulated device an access. @id gets the object's id.
+ */
+static int vfio_iommufd_bind_obj(struct vfio_device *device,
+				 struct iommufd_ctx *ictx, u32 *id)
+{
+	struct iommufd_access *access;
+	struct iommufd_device *idev;
+
+	if (vfio_device_is_emulated(device)) {
+		access = iommufd_access_create(ictx, device->ops->dma_unmap ?
+					       &vfio_emulated_pin_ops :
+					       &vfio_emulated_rw_ops,
+					       device, id);
+		if (IS_ERR(access))
+			return PTR_ERR(access);
+		device->iommufd_access = access;
+	} else {
+		idev = iommufd_device_bind(ictx, device->dev, id);
+		if (IS_ERR(idev))
+			return PTR_ERR(idev);
+		device->iommufd_device = idev;
+	}
+	device->iommufd_attached = false;
+	return 0;
+}
+
+/* Undo vfio_iommufd_bind_obj() of a detached device */
+static void vfio_iommufd_unbind_obj(struct vfio_device *device)
+{
+	if (device->iommufd_access) {
+		iommufd_access_destroy(device->iommufd_access);
+		device->iommufd_access = NULL;
+	} else {
+		iommufd_device_unbind(device->iommufd_device);
+		device->iommufd_device = NULL;
+	}
+}
+
+static bool vfio_iommufd_bound(struct vfio_device *device)
+{
+	return device->iommufd_device || device->iommufd_access;
+}
+
 /**
  * vfio_iommufd_bind() - Bind a device to an iommufd and open it
  * @device: The device; not open through any path
@@ -35,8 +112,9 @@ MODULE_IMPORT_NS(IOMMUFD_VFIO);
  *	 keeps it valid until this returns, as the group path does.
  * @devid: Gets the id of the device in @ictx
  *
- * Claims the device's DMA for @ictx (blocked until it is attached), then
- * calls the driver's open_device, as the first open through the group does.
+ * Claims the device's DMA for @ictx (blocked until it is attached), or for
+ * an emulated device creates its access, then calls the driver's
+ * open_device, as the first open through the group does.
  *
  * Context: Process context; the caller holds device->dev_set->lock.
  * Return: 0; -EINVAL if the device is open already (through its group or
@@ -47,7 +125,6 @@ MODULE_IMPORT_NS(IOMMUFD_VFIO);
 int vfio_iommufd_bind(struct vfio_device *device, struct iommufd_ctx *ictx,
 		      struct kvm *kvm, u32 *devid)
 {
-	struct iommufd_device *idev;
 	int ret;
 
 	lockdep_assert_held(&device->dev_set->lock);
@@ -55,17 +132,15 @@ int vfio_iommufd_bind(struct vfio_device *device, struct iommufd_ctx *ictx,
 	if (device->open_count)
 		return -EINVAL;
 
-	idev = iommufd_device_bind(ictx, device->dev, devid);
-	if (IS_ERR(idev))
-		return PTR_ERR(idev);
+	ret = vfio_iommufd_bind_obj(device, ictx, devid);
+	if (ret)
+		return ret;
 
 	if (!try_module_get(device->dev->driver->owner)) {
 		ret = -ENODEV;
 		goto err_unbind;
 	}
 
-	device->iommufd_device = idev;
-	device->iommufd_attached = false;
 	device->cdev_opened = true;
 	device->open_count = 1;
 	/* As on the group path: a driver that uses it takes a reference */
@@ -81,10 +156,9 @@ err_undo_open:
 	device->kvm = NULL;
 	device->open_count = 0;
 	device->cdev_opened = false;
-	device->iommufd_device = NULL;
 	module_put(device->dev->driver->owner);
 err_unbind:
-	iommufd_device_unbind(idev);
+	vfio_iommufd_unbind_obj(device);
 	return ret;
 }
 
@@ -106,8 +180,7 @@ void vfio_iommufd_unbind(struct vfio_device *device)
 		device->ops->close_device(device);
 	device->kvm = NULL;
 	vfio_iommufd_detach(device);
-	iommufd_device_unbind(device->iommufd_device);
-	device->iommufd_device = NULL;
+	vfio_iommufd_unbind_obj(device);
 	device->cdev_opened = false;
 	device->open_count = 0;
 	module_put(device->dev->driver->owner);
@@ -116,15 +189,19 @@ void vfio_iommufd_unbind(struct vfio_device *device)
 /**
  * vfio_iommufd_attach() - Attach a bound device to an IOAS or a HW pagetable
  * @device: The device, bound
- * @pt_id: In: the IOAS or HW pagetable. Out: the HW pagetable used
+ * @pt_id: In: the IOAS or HW pagetable. Out: the HW pagetable used; for an
+ *	   emulated device, which can only use an IOAS, unchanged
  *
  * A device attached already is moved to @pt_id in one step (a replace);
  * when that fails it stays where it was.
  *
- * Context: Process context; the caller holds device->dev_set->lock.
+ * Context: Process context; the caller holds device->dev_set->lock. Moving
+ * an emulated device calls its driver's dma_unmap.
  * Return: 0 or the error of iommufd_device_attach() or
  * iommufd_device_replace(): -ENOENT for no such object, -EINVAL for an
- * object of another kind or a domain the device cannot use, ...
+ * object of another kind or a domain the device cannot use, ...; for an
+ * emulated device the error of iommufd_access_attach() or
+ * iommufd_access_replace(), -ENOENT for anything but an IOAS.
  */
 int vfio_iommufd_attach(struct vfio_device *device, u32 *pt_id)
 {
@@ -132,10 +209,17 @@ int vfio_iommufd_attach(struct vfio_device *device, u32 *pt_id)
 
 	lockdep_assert_held(&device->dev_set->lock);
 
-	if (device->iommufd_attached)
-		return iommufd_device_replace(device->iommufd_device, pt_id);
-
-	ret = iommufd_device_attach(device->iommufd_device, pt_id);
+	if (device->iommufd_access) {
+		if (device->iommufd_attached)
+			return iommufd_access_replace(device->iommufd_access,
+						      *pt_id);
+		ret = iommufd_access_attach(device->iommufd_access, *pt_id);
+	} else {
+		if (device->iommufd_attached)
+			return iommufd_device_replace(device->iommufd_device,
+						      pt_id);
+		ret = iommufd_device_attach(device->iommufd_device, pt_id);
+	}
 	if (ret)
 		return ret;
 	device->iommufd_attached = true;
@@ -146,7 +230,8 @@ int vfio_iommufd_attach(struct vfio_device *device, u32 *pt_id)
  * vfio_iommufd_detach() - Detach a bound device from its page table
  * @device: The device, bound; attached or not
  *
- * Its DMA is blocked afterwards.
+ * Its DMA is blocked afterwards. The driver of an emulated device is asked
+ * to unpin everything (dma_unmap), and cannot pin or read any more.
  *
  * Context: Process context; the caller holds device->dev_set->lock.
  */
@@ -156,8 +241,87 @@ void vfio_iommufd_detach(struct vfio_device *device)
 
 	if (!device->iommufd_attached)
 		return;
-	iommufd_device_detach(device->iommufd_device);
+	if (device->iommufd_access)
+		iommufd_access_detach(device->iommufd_access);
+	else
+		iommufd_device_detach(device->iommufd_device);
 	device->iommufd_attached = false;
+}
+
+/**
+ * vfio_iommufd_pin_pages() - vfio_pin_pages() of a device bound to an iommufd
+ * @device: The device, open
+ * @iova: An IOVA in the first page
+ * @npage: Number of pages, at most VFIO_PIN_PAGES_MAX_ENTRIES
+ * @prot: IOMMU_READ, and IOMMU_WRITE to write to them
+ * @pages: Gets the @npage pages
+ *
+ * Context: Process context.
+ * Return: @npage; -EINVAL when the device is not an emulated one bound by
+ * a driver with dma_unmap; the errors of iommufd_access_pin_pages()
+ * (-ENOENT: not attached, or not all mapped).
+ */
+int vfio_iommufd_pin_pages(struct vfio_device *device, dma_addr_t iova,
+			   int npage, int prot, struct page **pages)
+{
+	unsigned int flags = 0;
+	int ret;
+
+	if (!device->iommufd_access || !device->ops->dma_unmap)
+		return -EINVAL;
+	if (iova > ULONG_MAX)
+		return -EINVAL;
+	if (prot & IOMMU_WRITE)
+		flags |= IOMMUFD_ACCESS_RW_WRITE;
+	/* As type1: the pages from the one @iova is in */
+	ret = iommufd_access_pin_pages(device->iommufd_access,
+				       ALIGN_DOWN(iova, PAGE_SIZE),
+				       npage * PAGE_SIZE, pages, flags);
+	return ret ? ret : npage;
+}
+
+/**
+ * vfio_iommufd_unpin_pages() - vfio_unpin_pages() of a device bound to an iommufd
+ * @device: The device, open
+ * @iova: The @iova given to vfio_iommufd_pin_pages()
+ * @npage: The @npage given to it
+ *
+ * Context: Process context.
+ */
+void vfio_iommufd_unpin_pages(struct vfio_device *device, dma_addr_t iova,
+			      int npage)
+{
+	if (WARN_ON(!device->iommufd_access || iova > ULONG_MAX))
+		return;
+	iommufd_access_unpin_pages(device->iommufd_access,
+				   ALIGN_DOWN(iova, PAGE_SIZE),
+				   npage * PAGE_SIZE);
+}
+
+/**
+ * vfio_iommufd_dma_rw() - vfio_dma_rw() of a device bound to an iommufd
+ * @device: The device, open
+ * @iova: First IOVA
+ * @data: Kernel buffer
+ * @len: Bytes
+ * @write: Copy @data to the IOVA, else from it
+ *
+ * Context: Process context, or a kthread without an mm.
+ * Return: 0; -EINVAL when the device is not an emulated one; the errors of
+ * iommufd_access_rw().
+ */
+int vfio_iommufd_dma_rw(struct vfio_device *device, dma_addr_t iova,
+			void *data, size_t len, bool write)
+{
+	unsigned int flags = write ? IOMMUFD_ACCESS_RW_WRITE :
+				     IOMMUFD_ACCESS_RW_READ;
+
+	if (!device->iommufd_access || iova > ULONG_MAX)
+		return -EINVAL;
+	if (!current->mm)
+		flags |= IOMMUFD_ACCESS_RW_KTHREAD;
+	return iommufd_access_rw(device->iommufd_access, iova, data, len,
+				 flags);
 }
 
 /**
@@ -236,19 +400,13 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_get_dev_id);
 static int vfio_iommufd_group_bind(struct vfio_device *device,
 				   struct iommufd_ctx *ictx)
 {
-	struct iommufd_device *idev;
-	u32 devid;
+	u32 id;
 
 	lockdep_assert_held(&device->group->group_lock);
 
-	if (device->iommufd_device)
+	if (vfio_iommufd_bound(device))
 		return 0;
-	idev = iommufd_device_bind(ictx, device->dev, &devid);
-	if (IS_ERR(idev))
-		return PTR_ERR(idev);
-	device->iommufd_device = idev;
-	device->iommufd_attached = false;
-	return 0;
+	return vfio_iommufd_bind_obj(device, ictx, &id);
 }
 
 /**
@@ -261,12 +419,11 @@ void vfio_iommufd_group_unbind(struct vfio_device *device)
 {
 	lockdep_assert_held(&device->group->group_lock);
 
-	if (!device->iommufd_device)
+	if (!vfio_iommufd_bound(device))
 		return;
 	/* Closed devices are detached: the unbind would detach them anyway */
 	WARN_ON(device->iommufd_attached);
-	iommufd_device_unbind(device->iommufd_device);
-	device->iommufd_device = NULL;
+	vfio_iommufd_unbind_obj(device);
 	device->iommufd_attached = false;
 }
 
@@ -290,14 +447,16 @@ static void vfio_group_unbind_iommufd(struct vfio_group *group)
  * For a group with an IOMMU the context gets a compat IOAS if it has none
  * and every device of the group is bound to it, which takes the DMA of the
  * group away from the kernel; a no-IOMMU group puts the context in no-iommu
- * mode instead. Mediated devices (emulated IOMMU) are not supported.
+ * mode instead. A mediated device (emulated IOMMU group) has no DMA to
+ * take: the context gets a compat IOAS, and the device is bound (its
+ * access created) at its first open.
  *
  * Context: Process context; the caller holds group->group_lock.
- * Return: 0; -EBADFD if @file is no iommufd; -EOPNOTSUPP for an emulated
- * IOMMU group; -EPERM for a no-IOMMU group without CAP_SYS_RAWIO; -EINVAL
- * if the context is in the other mode (a compat IOAS with a no-IOMMU group,
- * no-iommu mode with an IOMMU group); the errors of iommufd_device_bind()
- * (-EBUSY: a kernel driver uses the group, -EPERM: MSIs not isolated, ...).
+ * Return: 0; -EBADFD if @file is no iommufd; -EPERM for a no-IOMMU group
+ * without CAP_SYS_RAWIO; -EINVAL if the context is in the other mode (a
+ * compat IOAS with a no-IOMMU group, no-iommu mode with another group); the
+ * errors of iommufd_device_bind() (-EBUSY: a kernel driver uses the group,
+ * -EPERM: MSIs not isolated, ...).
  */
 int vfio_group_attach_iommufd(struct vfio_group *group, struct file *file)
 {
@@ -318,6 +477,11 @@ int vfio_group_attach_iommufd(struct vfio_group *group, struct file *file)
 			goto err_put_ctx;
 		}
 		ret = iommufd_vfio_compat_set_no_iommu(ictx);
+		if (ret)
+			goto err_put_ctx;
+		break;
+	case VFIO_EMULATED_IOMMU:
+		ret = iommufd_vfio_compat_ioas_create(ictx);
 		if (ret)
 			goto err_put_ctx;
 		break;

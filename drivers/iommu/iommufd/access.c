@@ -11,8 +11,9 @@
  * the driver (ops->unmap) to unpin.
  *
  * access->ioas is where new pins go; access->ioas_unpin is where the pins
- * made so far are. They differ only while iommufd_access_replace() asks the
- * driver to drop its pins; new pins fail with -ENOENT meanwhile.
+ * made so far are. They differ only while iommufd_access_replace() or
+ * iommufd_access_detach() asks the driver to drop its pins (access->ioas is
+ * NULL then): new pins fail with -ENOENT meanwhile.
  */
 #include <linux/iommufd.h>
 #include <linux/mm.h>
@@ -205,20 +206,36 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
 
 /**
  * iommufd_access_detach() - Detach an access from its IOAS
- * @access: The access, attached, with nothing pinned any more
+ * @access: The access, attached
+ *
+ * A driver that pins pages is asked (ops->unmap of everything) to drop its
+ * pins first; new pins fail from the start of the call, so none can slip
+ * in after the unmap callback.
  *
  * The driver serializes attach, replace, detach and destroy of one access:
- * none of them may run while iommufd_access_replace() is waiting for the
- * driver's unmap callback.
+ * none of them may run while iommufd_access_replace() or this is waiting
+ * for the driver's unmap callback.
  *
- * Context: Process context.
+ * Context: Process context; calls ops->unmap without iommufd locks held.
  */
 void iommufd_access_detach(struct iommufd_access *access)
 {
 	mutex_lock(&access->ioas_lock);
-	/* Not attached, or a replace of the same access is running */
-	if (!WARN_ON(!access->ioas || access->ioas != access->ioas_unpin))
-		__iommufd_access_detach(access);
+	/* Not attached, or a replace or detach of the same access is running */
+	if (WARN_ON(!access->ioas || access->ioas != access->ioas_unpin)) {
+		mutex_unlock(&access->ioas_lock);
+		return;
+	}
+	/* Pins and reads fail (-ENOENT) while unpins still find the IOAS */
+	access->ioas = NULL;
+	mutex_unlock(&access->ioas_lock);
+
+	if (access->ops->needs_pin_pages && access->ops->unmap)
+		access->ops->unmap(access->data, 0, ULONG_MAX);
+
+	mutex_lock(&access->ioas_lock);
+	access->ioas = access->ioas_unpin;
+	__iommufd_access_detach(access);
 	mutex_unlock(&access->ioas_lock);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
