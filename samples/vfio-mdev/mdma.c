@@ -72,7 +72,7 @@ enum {
  */
 struct mdma_state {
 	struct vfio_device vdev;
-	struct mutex lock;
+	struct mutex lock;	/* regs, held pins */
 	u64 regs[MDMA_NR_REGS];
 	struct page *held[MDMA_MAX_PAGES];
 	dma_addr_t held_iova;

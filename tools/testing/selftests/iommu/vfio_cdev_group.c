@@ -724,6 +724,7 @@ static void expect_reset_info(struct __test_metadata *_metadata,
 {
 	const struct vfio_pci_dependent_device *e;
 	struct reset_info info;
+	__u32 want;
 	int i;
 
 	/* Too small: the number needed, and the form of the entries */
@@ -740,11 +741,10 @@ static void expect_reset_info(struct __test_metadata *_metadata,
 	for (i = 0; i < NR_FN; i++) {
 		e = reset_entry(self, &info, i);
 		ASSERT_NE(NULL, e);
-		if (flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) {
-			ASSERT_EQ(ids[i], e->devid);
-		} else {
-			ASSERT_EQ(pci_iommu_group(self->fn[i]), e->group_id);
-		}
+		/* devid and group_id share the same word */
+		want = (flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) ?
+		       ids[i] : (__u32)pci_iommu_group(self->fn[i]);
+		ASSERT_EQ(want, e->devid);
 		TH_LOG("%s: %s %d", self->fn[i],
 		       (flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) ? "devid" :
 		       "group", (int)e->devid);
