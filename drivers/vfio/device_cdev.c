@@ -122,6 +122,39 @@ static int vfio_device_cdev_release(struct inode *inode, struct file *filep)
 	return 0;
 }
 
+/*
+ * The VF token of VFIO_DEVICE_BIND_FLAG_TOKEN into @uuid; NULL in *@token
+ * without the flag
+ */
+static int vfio_device_cdev_get_token(struct vfio_device_bind_iommufd *bind,
+				      struct vfio_device_bind_iommufd __user *arg,
+				      uuid_t *uuid, const uuid_t **token)
+{
+	*token = NULL;
+	if (!(bind->flags & VFIO_DEVICE_BIND_FLAG_TOKEN))
+		return 0;
+	if (bind->argsz <
+	    offsetofend(struct vfio_device_bind_iommufd, token_uuid_ptr))
+		return -EINVAL;
+	if (copy_from_user(&bind->token_uuid_ptr, &arg->token_uuid_ptr,
+			   sizeof(bind->token_uuid_ptr)) ||
+	    copy_from_user(uuid, u64_to_user_ptr(bind->token_uuid_ptr),
+			   sizeof(*uuid)))
+		return -EFAULT;
+	*token = uuid;
+	return 0;
+}
+
+/* The driver's check of the token: a VF token for SR-IOV devices */
+static int vfio_device_match_token(struct vfio_device *device,
+				   const uuid_t *token)
+{
+	if (device->ops->match_token_uuid)
+		return device->ops->match_token_uuid(device, token);
+	/* A token for a device that takes none is a mistake */
+	return token ? -EINVAL : 0;
+}
+
 static long vfio_device_cdev_bind(struct vfio_device_file *df,
 				  struct vfio_device_bind_iommufd __user *arg)
 {
@@ -130,13 +163,19 @@ static long vfio_device_cdev_bind(struct vfio_device_file *df,
 	struct vfio_device *device = df->device;
 	struct vfio_device_bind_iommufd bind;
 	struct iommufd_ctx *ictx;
+	const uuid_t *token;
+	uuid_t uuid;
 	u32 devid;
 	int ret;
 
 	if (copy_from_user(&bind, arg, minsz))
 		return -EFAULT;
-	if (bind.argsz < minsz || bind.flags || bind.iommufd < 0)
+	if (bind.argsz < minsz || bind.flags & ~VFIO_DEVICE_BIND_FLAG_TOKEN ||
+	    bind.iommufd < 0)
 		return -EINVAL;
+	ret = vfio_device_cdev_get_token(&bind, arg, &uuid, &token);
+	if (ret)
+		return ret;
 
 	mutex_lock(&device->dev_set->lock);
 	ret = vfio_group_use_cdev(device->group);
@@ -151,6 +190,13 @@ static long vfio_device_cdev_bind(struct vfio_device_file *df,
 	ictx = iommufd_ctx_from_fd(bind.iommufd);
 	if (IS_ERR(ictx)) {
 		ret = PTR_ERR(ictx);
+		goto err_unuse_group;
+	}
+
+	/* As the group path checks "vf_token=" before it opens the device */
+	ret = vfio_device_match_token(device, token);
+	if (ret) {
+		iommufd_ctx_put(ictx);
 		goto err_unuse_group;
 	}
 

@@ -127,6 +127,24 @@ static int _bind(int dev, int iommufd, __u32 argsz, __u32 flags,
 	return ret;
 }
 
+/* The size of struct vfio_device_bind_iommufd up to @field */
+#define bind_size_to(field)						\
+	(offsetof(struct vfio_device_bind_iommufd, field) +		\
+	 sizeof(((struct vfio_device_bind_iommufd *)0)->field))
+
+/* BIND with a VF token at @token (VFIO_DEVICE_BIND_FLAG_TOKEN) */
+static int _bind_token(int dev, int iommufd, __u32 argsz, const void *token)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = argsz,
+		.flags = VFIO_DEVICE_BIND_FLAG_TOKEN,
+		.iommufd = iommufd,
+		.token_uuid_ptr = (uintptr_t)token,
+	};
+
+	return ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+}
+
 static int _attach(int dev, __u32 argsz, __u32 flags, __u32 *pt_id)
 {
 	struct vfio_device_attach_iommufd_pt attach = {
@@ -446,19 +464,39 @@ TEST_F(cdev, before_bind)
 	ASSERT_EQ(0, ioctl(self->dev, VFIO_DEVICE_GET_REGION_INFO, &region));
 }
 
-/* Bad binds fail with the documented errnos and change nothing. */
+/*
+ * Bad binds fail with the documented errnos and change nothing. The size
+ * is the v6.8 one: the VF token fields come after it.
+ */
 TEST_F(cdev, bind_errors)
 {
-	const __u32 size = sizeof(struct vfio_device_bind_iommufd);
+	const __u32 size = bind_size_to(out_devid);
+	const __u32 token_size = bind_size_to(token_uuid_ptr);
 	struct vfio_device_info info = { .argsz = sizeof(info) };
+	const uint8_t uuid[16] = { 0x4a, 0x11, 0x0e, 0x5b, 0x02, 0x9c, 0x4d,
+				   0x7f, 0xb1, 0x33, 0x60, 0x2a, 0xe4, 0x08,
+				   0xc5, 0x19 };
 	int null_fd, closed_fd, other;
 	__u32 dev_id2;
 
 	if (_metadata->skip)
 		return;
 	test_err_bind(EINVAL, self->dev, self->fd, size - 1, 0);
-	test_err_bind(EINVAL, self->dev, self->fd, size, 1);
+	test_err_bind(EINVAL, self->dev, self->fd, size, 1 << 1);
 	test_err_bind(EINVAL, self->dev, -1, size, 0);
+
+	/*
+	 * The VF token: argsz must cover its pointer, the pointer must be
+	 * readable, and a device that is no SR-IOV VF or PF takes none
+	 */
+	EXPECT_EQ(-1, _bind_token(self->dev, self->fd, size, uuid));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, _bind_token(self->dev, self->fd, token_size - 1, uuid));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, _bind_token(self->dev, self->fd, token_size, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, _bind_token(self->dev, self->fd, token_size, uuid));
+	EXPECT_EQ(EINVAL, errno);
 
 	closed_fd = dup(self->fd);
 	ASSERT_LE(0, closed_fd);
