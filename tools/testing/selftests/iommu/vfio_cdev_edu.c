@@ -127,11 +127,6 @@ static int _bind(int dev, int iommufd, __u32 argsz, __u32 flags,
 	return ret;
 }
 
-/* The size of struct vfio_device_bind_iommufd up to @field */
-#define bind_size_to(field)						\
-	(offsetof(struct vfio_device_bind_iommufd, field) +		\
-	 sizeof(((struct vfio_device_bind_iommufd *)0)->field))
-
 /* BIND with a VF token at @token (VFIO_DEVICE_BIND_FLAG_TOKEN) */
 static int _bind_token(int dev, int iommufd, __u32 argsz, const void *token)
 {
@@ -470,8 +465,10 @@ TEST_F(cdev, before_bind)
  */
 TEST_F(cdev, bind_errors)
 {
-	const __u32 size = bind_size_to(out_devid);
-	const __u32 token_size = bind_size_to(token_uuid_ptr);
+	const __u32 size =
+		offsetof(struct vfio_device_bind_iommufd, out_devid) + 4;
+	const __u32 token_size =
+		offsetof(struct vfio_device_bind_iommufd, token_uuid_ptr) + 8;
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	const uint8_t uuid[16] = { 0x4a, 0x11, 0x0e, 0x5b, 0x02, 0x9c, 0x4d,
 				   0x7f, 0xb1, 0x33, 0x60, 0x2a, 0xe4, 0x08,
