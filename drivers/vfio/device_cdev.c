@@ -193,8 +193,13 @@ static long vfio_device_cdev_bind(struct vfio_device_file *df,
 		goto err_unuse_group;
 	}
 
-	/* As the group path checks "vf_token=" before it opens the device */
-	ret = vfio_device_match_token(device, token);
+	/*
+	 * As the group path checks "vf_token=" before it opens the device;
+	 * but not for a device open already: a PF's token is set by the
+	 * check, and only its user may set it
+	 */
+	ret = device->open_count ? -EINVAL :
+				   vfio_device_match_token(device, token);
 	if (ret) {
 		iommufd_ctx_put(ictx);
 		goto err_unuse_group;

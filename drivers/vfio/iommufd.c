@@ -365,24 +365,37 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_device_ictx);
  * device (their DMA is blocked or goes to @ictx's page tables; nobody
  * else can be using them).
  *
- * Context: Process context; the caller holds device->dev_set->lock.
- * Return: the object id of @device in @ictx (> 0) if it is bound there;
+ * Context: Process context; the caller holds device->dev_set->lock, which
+ * keeps devices from being bound or unbound through their cdev (the group
+ * path is not looked at: see the code).
+ * Return: the object id of @device in @ictx (> 0) if it is bound there
+ * through its cdev;
  * 0 (VFIO_PCI_DEVID_OWNED) if not, but @ictx owns its IOMMU group;
  * -ENOENT otherwise.
  */
 int vfio_iommufd_get_dev_id(struct vfio_device *device,
 			    struct iommufd_ctx *ictx)
 {
+	struct iommu_group *group;
+	bool owned;
+
 	lockdep_assert_held(&device->dev_set->lock);
 
-	/* Object ids start at 1 */
-	if (device->iommufd_device &&
+	/*
+	 * Only the cdev path binds and unbinds under the set's lock; the
+	 * group path binds under the group's, so its iommufd_device cannot
+	 * be looked at here. Its group is owned by the iommufd then, which
+	 * gives the same answer for a reset. Object ids start at 1.
+	 */
+	if (device->cdev_opened && device->iommufd_device &&
 	    iommufd_device_to_ictx(device->iommufd_device) == ictx)
 		return iommufd_device_to_id(device->iommufd_device);
-	if (device->group->type == VFIO_IOMMU &&
-	    iommufd_ctx_has_group(ictx, device->group->iommu_group))
-		return 0;
-	return -ENOENT;
+
+	/* The device may be unregistered already: not through device->group */
+	group = iommu_group_get(device->dev);
+	owned = group && iommufd_ctx_has_group(ictx, group);
+	iommu_group_put(group);
+	return owned ? 0 : -ENOENT;
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_get_dev_id);
 

@@ -13,7 +13,8 @@
  * access->ioas is where new pins go; access->ioas_unpin is where the pins
  * made so far are. They differ only while iommufd_access_replace() or
  * iommufd_access_detach() asks the driver to drop its pins (access->ioas is
- * NULL then): new pins fail with -ENOENT meanwhile.
+ * NULL then): new pins fail with -ENOENT meanwhile. access->pinned counts
+ * the pages pinned, so that a driver holding none is not asked.
  */
 #include <linux/iommufd.h>
 #include <linux/mm.h>
@@ -97,7 +98,8 @@ void iommufd_access_destroy_object(struct iommufd_object *obj)
 		container_of(obj, struct iommufd_access, obj);
 
 	mutex_lock(&access->ioas_lock);
-	if (access->ioas)
+	/* Not during a replace or detach: the driver serializes them */
+	if (!WARN_ON(access->ioas != access->ioas_unpin) && access->ioas)
 		__iommufd_access_detach(access);
 	mutex_unlock(&access->ioas_lock);
 	mutex_destroy(&access->ioas_lock);
@@ -155,6 +157,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {
 	struct iommufd_ioas *old_ioas, *new_ioas;
+	bool unpin;
 	u32 old_id;
 	int rc;
 
@@ -183,9 +186,11 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 	iommufd_object_get_user(&new_ioas->obj);
 	iommufd_put_object(access->ictx, &new_ioas->obj);
 	access->ioas = NULL;
+	unpin = access->pinned;
 	mutex_unlock(&access->ioas_lock);
 
-	if (access->ops->needs_pin_pages && access->ops->unmap)
+	/* Only a driver holding pins is asked: unmap of everything is slow */
+	if (unpin && access->ops->unmap)
 		access->ops->unmap(access->data, 0, ULONG_MAX);
 
 	mutex_lock(&access->ioas_lock);
@@ -220,6 +225,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
  */
 void iommufd_access_detach(struct iommufd_access *access)
 {
+	bool unpin;
+
 	mutex_lock(&access->ioas_lock);
 	/* Not attached, or a replace or detach of the same access is running */
 	if (WARN_ON(!access->ioas || access->ioas != access->ioas_unpin)) {
@@ -228,9 +235,11 @@ void iommufd_access_detach(struct iommufd_access *access)
 	}
 	/* Pins and reads fail (-ENOENT) while unpins still find the IOAS */
 	access->ioas = NULL;
+	unpin = access->pinned;
 	mutex_unlock(&access->ioas_lock);
 
-	if (access->ops->needs_pin_pages && access->ops->unmap)
+	/* Only a driver holding pins is asked: unmap of everything is slow */
+	if (unpin && access->ops->unmap)
 		access->ops->unmap(access->data, 0, ULONG_MAX);
 
 	mutex_lock(&access->ioas_lock);
@@ -314,6 +323,12 @@ static void access_unpin_range(struct io_pagetable *iopt, unsigned long iova,
 	WARN_ON(!iopt_area_contig_done(&iter));
 }
 
+/* Pages of [iova, last]: an access that pins works on page-aligned areas */
+static unsigned long access_nr_pages(unsigned long iova, unsigned long last)
+{
+	return (last >> PAGE_SHIFT) - (iova >> PAGE_SHIFT) + 1;
+}
+
 /**
  * iommufd_access_pin_pages() - Pin the pages an IOVA range maps
  * @access: An access whose ops have needs_pin_pages
@@ -377,6 +392,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 		rc = -ENOENT;
 		goto err_unpin;
 	}
+	access->pinned += access_nr_pages(iova, last_iova);
 	up_read(&iopt->iova_rwsem);
 	mutex_unlock(&access->ioas_lock);
 	return 0;
@@ -415,6 +431,8 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 		down_read(&iopt->iova_rwsem);
 		access_unpin_range(iopt, iova, last_iova);
 		up_read(&iopt->iova_rwsem);
+		access->pinned -= min(access->pinned,
+				      access_nr_pages(iova, last_iova));
 	}
 	mutex_unlock(&access->ioas_lock);
 }

@@ -377,7 +377,9 @@ struct iommufd_access {
 	struct iommufd_ctx *ictx;
 	struct iommufd_ioas *ioas;
 	struct iommufd_ioas *ioas_unpin;
-	struct mutex ioas_lock; /* protects ioas, ioas_unpin */
+	struct mutex ioas_lock; /* protects ioas, ioas_unpin, pinned */
+	/* Pages pinned through the access and not unpinned yet */
+	unsigned long pinned;
 	const struct iommufd_access_ops *ops;
 	void *data;
 	unsigned long iova_alignment;

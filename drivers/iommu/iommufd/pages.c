@@ -550,7 +550,8 @@ err_free:
 	return rc;
 }
 
-static void pages_access_put(struct iopt_pages *pages, unsigned long first,
+/* false when nothing was pinned as [first, last]: a driver's bad unpin */
+static bool pages_access_put(struct iopt_pages *pages, unsigned long first,
 			     unsigned long last)
 {
 	struct iopt_pages_access *access;
@@ -559,12 +560,13 @@ static void pages_access_put(struct iopt_pages *pages, unsigned long first,
 
 	access = pages_find_access(pages, first, last);
 	if (WARN_ON(!access))
-		return;
+		return false;
 	if (--access->users)
-		return;
+		return true;
 	interval_tree_remove(&access->node, &pages->access_itree);
 	pages_unpin_uncovered(pages, first, last);
 	kfree(access);
+	return true;
 }
 
 /**
@@ -623,10 +625,10 @@ void iopt_area_remove_access(struct iopt_area *area,
 	lockdep_assert_held(&area->iopt->iova_rwsem);
 
 	mutex_lock(&pages->mutex);
-	if (!WARN_ON(!area->num_accesses)) {
+	/* The area's count only drops for a pin that was there */
+	if (!WARN_ON(!area->num_accesses) &&
+	    pages_access_put(pages, start_index, last_index))
 		area->num_accesses--;
-		pages_access_put(pages, start_index, last_index);
-	}
 	mutex_unlock(&pages->mutex);
 }
 

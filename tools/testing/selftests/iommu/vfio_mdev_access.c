@@ -523,7 +523,7 @@ TEST_F(mdev, group_compat)
 	ASSERT_EQ(0, close(self->dev));
 	self->dev = vfio_group_device_fd(self->group, self->uuid);
 	ASSERT_LE(0, self->dev);
-	memset(self->dst_a, 0, BUF_SIZE);
+	memset(self->src_a + PAGE_SIZE, 0, PAGE_SIZE);
 	ASSERT_EQ(0, mdma_cmd(self->dev, MDMA_CMD_COPY_RW, IOVA_SRC,
 			      IOVA_SRC + PAGE_SIZE, PAGE_SIZE));
 	ASSERT_EQ(0, memcmp(self->src_a, self->src_a + PAGE_SIZE, PAGE_SIZE));
