@@ -10,7 +10,7 @@
  * that provides /dev/vfio/vfio) or its cdev bound to an iommufd.
  *
  * Region 0 holds eight 64-bit registers, read and written 8 bytes at a
- * time (see MDMA_REG_*). Writing MDMA_REG_CMD runs a command on SRC, DST
+ * time (mdma.h). Writing MDMA_REG_CMD runs a command on SRC, DST
  * and LEN and leaves its result (0 or -errno) in MDMA_REG_STATUS:
  *   MDMA_CMD_COPY_RW    copy LEN bytes from SRC to DST with vfio_dma_rw()
  *   MDMA_CMD_COPY_PIN   the same through pinned pages (page-aligned SRC,
@@ -33,31 +33,14 @@
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 
+#include "mdma.h"
+
 #define MDMA_NAME		"mdma"
 #define MDMA_MAX_DEVICES	4
 #define MDMA_MAX_LEN		(16 * PAGE_SIZE)
 #define MDMA_MAX_PAGES		(MDMA_MAX_LEN / PAGE_SIZE)
 
-enum {
-	MDMA_REG_SRC,
-	MDMA_REG_DST,
-	MDMA_REG_LEN,
-	MDMA_REG_CMD,
-	MDMA_REG_STATUS,
-	MDMA_REG_HELD,
-	MDMA_REG_UNMAPS,
-	MDMA_REG_RESERVED,
-	MDMA_NR_REGS,
-};
-
 #define MDMA_REGION_SIZE	(MDMA_NR_REGS * sizeof(u64))
-
-enum {
-	MDMA_CMD_COPY_RW = 1,
-	MDMA_CMD_COPY_PIN,
-	MDMA_CMD_HOLD,
-	MDMA_CMD_RELEASE,
-};
 
 /**
  * struct mdma_state - One mdma device

@@ -142,6 +142,29 @@ out_unlock:
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
 
+/*
+ * Before the access leaves access->ioas: ask its driver, if it holds pins,
+ * to drop them all. Pins and reads fail (-ENOENT) from here on, unpins
+ * still find the IOAS (ioas_unpin); access->ioas is left NULL for the
+ * caller to set. Drops ioas_lock around the callback and takes it again.
+ */
+static void access_ask_unpin(struct iommufd_access *access)
+{
+	bool unpin;
+
+	lockdep_assert_held(&access->ioas_lock);
+
+	access->ioas = NULL;
+	unpin = access->pinned;
+	mutex_unlock(&access->ioas_lock);
+
+	/* Only a driver holding pins is asked: unmap of everything is slow */
+	if (unpin && access->ops->unmap)
+		access->ops->unmap(access->data, 0, ULONG_MAX);
+
+	mutex_lock(&access->ioas_lock);
+}
+
 /**
  * iommufd_access_replace() - Move an access to another IOAS
  * @access: The access, attached
@@ -157,7 +180,6 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {
 	struct iommufd_ioas *old_ioas, *new_ioas;
-	bool unpin;
 	u32 old_id;
 	int rc;
 
@@ -177,23 +199,14 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 		goto out_put;
 	}
 
+	/* iopt_add_access() sets the id only when it succeeds */
 	old_id = access->iopt_access_list_id;
 	rc = iopt_add_access(&new_ioas->iopt, access);
-	if (rc) {
-		access->iopt_access_list_id = old_id;
+	if (rc)
 		goto out_put;
-	}
 	iommufd_object_get_user(&new_ioas->obj);
 	iommufd_put_object(access->ictx, &new_ioas->obj);
-	access->ioas = NULL;
-	unpin = access->pinned;
-	mutex_unlock(&access->ioas_lock);
-
-	/* Only a driver holding pins is asked: unmap of everything is slow */
-	if (unpin && access->ops->unmap)
-		access->ops->unmap(access->data, 0, ULONG_MAX);
-
-	mutex_lock(&access->ioas_lock);
+	access_ask_unpin(access);
 	iopt_remove_access(&old_ioas->iopt, access, old_id);
 	iommufd_object_put_user(&old_ioas->obj);
 	access->ioas = new_ioas;
@@ -225,24 +238,13 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
  */
 void iommufd_access_detach(struct iommufd_access *access)
 {
-	bool unpin;
-
 	mutex_lock(&access->ioas_lock);
 	/* Not attached, or a replace or detach of the same access is running */
 	if (WARN_ON(!access->ioas || access->ioas != access->ioas_unpin)) {
 		mutex_unlock(&access->ioas_lock);
 		return;
 	}
-	/* Pins and reads fail (-ENOENT) while unpins still find the IOAS */
-	access->ioas = NULL;
-	unpin = access->pinned;
-	mutex_unlock(&access->ioas_lock);
-
-	/* Only a driver holding pins is asked: unmap of everything is slow */
-	if (unpin && access->ops->unmap)
-		access->ops->unmap(access->data, 0, ULONG_MAX);
-
-	mutex_lock(&access->ioas_lock);
+	access_ask_unpin(access);
 	access->ioas = access->ioas_unpin;
 	__iommufd_access_detach(access);
 	mutex_unlock(&access->ioas_lock);

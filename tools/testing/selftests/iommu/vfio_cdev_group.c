@@ -112,46 +112,6 @@ static int edu_find_group(char fn[][PCI_BDF_SIZE])
 	return ret;
 }
 
-/* --- the VFIO device cdev ioctls: 0 or -1 with errno --- */
-
-static int cdev_bind(int dev, int iommufd, __u32 *dev_id)
-{
-	struct vfio_device_bind_iommufd bind = {
-		.argsz = sizeof(bind),
-		.iommufd = iommufd,
-	};
-	int ret;
-
-	ret = ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind);
-	if (!ret)
-		*dev_id = bind.out_devid;
-	return ret;
-}
-
-/* *pt_id: in the IOAS or HWPT, out the HWPT attached to (on success) */
-static int cdev_attach(int dev, __u32 *pt_id)
-{
-	struct vfio_device_attach_iommufd_pt attach = {
-		.argsz = sizeof(attach),
-		.pt_id = *pt_id,
-	};
-	int ret;
-
-	ret = ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
-	if (!ret)
-		*pt_id = attach.pt_id;
-	return ret;
-}
-
-static int cdev_detach(int dev)
-{
-	struct vfio_device_detach_iommufd_pt detach = {
-		.argsz = sizeof(detach),
-	};
-
-	return ioctl(dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
-}
-
 FIXTURE(group) {
 	char fn[NR_FN][PCI_BDF_SIZE];
 	int setup_err;		/* the setup's first error, failed by the test */
@@ -355,7 +315,7 @@ static void attach_ok(struct __test_metadata *_metadata, group_fixture *self,
 {
 	__u32 pt = pt_id;
 
-	ASSERT_EQ(0, cdev_attach(self->dev[i], &pt));
+	ASSERT_EQ(0, vfio_cdev_attach(self->dev[i], &pt));
 	ASSERT_EQ(hwpt, pt);
 }
 
@@ -365,8 +325,7 @@ static void attach_err(struct __test_metadata *_metadata, group_fixture *self,
 {
 	__u32 pt = pt_id;
 
-	ASSERT_EQ(-1, cdev_attach(self->dev[i], &pt));
-	ASSERT_EQ(err, errno);
+	ASSERT_EQ(-err, vfio_cdev_attach(self->dev[i], &pt));
 }
 
 /*
@@ -383,7 +342,7 @@ static void attached_to(struct __test_metadata *_metadata,
 	attach_ok(_metadata, self, i, pt_id, hwpt)
 #define test_err_attach(_errno, i, pt_id)				\
 	attach_err(_metadata, self, _errno, i, pt_id)
-#define test_cmd_detach(i) ASSERT_EQ(0, cdev_detach(self->dev[i]))
+#define test_cmd_detach(i) ASSERT_EQ(0, vfio_cdev_detach(self->dev[i]))
 #define expect_attached(i, hwpt) attached_to(_metadata, self, i, hwpt)
 
 /*
@@ -422,7 +381,7 @@ static void group_up(struct __test_metadata *_metadata,
 	for (i = 0; i < NR_FN; i++) {
 		self->dev[i] = vfio_cdev_open(self->fn[i]);
 		ASSERT_LE(0, self->dev[i]);
-		ASSERT_EQ(0, cdev_bind(self->dev[i], self->fd,
+		ASSERT_EQ(0, vfio_cdev_bind(self->dev[i], self->fd,
 				       &self->dev_id[i]));
 		ASSERT_NE(0, self->dev_id[i]);
 		ASSERT_EQ(0, edu_init(&self->edu[i], self->dev[i]));
@@ -441,7 +400,7 @@ static void group_up(struct __test_metadata *_metadata,
 	test_cmd_hwpt_alloc(self->dev_id[0], self->ioas_b, 0, &self->hwpt_b);
 
 	pt = self->ioas_a;
-	ASSERT_EQ(0, cdev_attach(self->dev[0], &pt));
+	ASSERT_EQ(0, vfio_cdev_attach(self->dev[0], &pt));
 	self->hwpt_a = pt;
 	ASSERT_NE(self->ioas_a, self->hwpt_a);
 	ASSERT_NE(self->hwpt_b, self->hwpt_a);
@@ -651,7 +610,7 @@ TEST_F_TIMEOUT(group, attach_rules, GROUP_TIMEOUT)
 	 * moves the group to an automatic HWPT of B, a new one.
 	 */
 	hwpt_b2 = self->ioas_b;
-	ASSERT_EQ(0, cdev_attach(self->dev[2], &hwpt_b2));
+	ASSERT_EQ(0, vfio_cdev_attach(self->dev[2], &hwpt_b2));
 	ASSERT_NE(self->hwpt_b, hwpt_b2);
 	ASSERT_NE(self->ioas_b, hwpt_b2);
 	expect_attached(0, hwpt_b2);
@@ -829,14 +788,14 @@ TEST_F_TIMEOUT(group, hot_reset_group_owned, GROUP_TIMEOUT)
 	ASSERT_LE(0, self->fd);
 	self->dev[0] = vfio_cdev_open(self->fn[0]);
 	ASSERT_LE(0, self->dev[0]);
-	ASSERT_EQ(0, cdev_bind(self->dev[0], self->fd, &ids[0]));
+	ASSERT_EQ(0, vfio_cdev_bind(self->dev[0], self->fd, &ids[0]));
 
 	expect_reset_info(_metadata, self, self->dev[0], flags, ids);
 	ASSERT_EQ(0, hot_reset(self->dev[0], 0, NULL, 0));
 	/* Function 1 bound too: it is named by its id now */
 	self->dev[1] = vfio_cdev_open(self->fn[1]);
 	ASSERT_LE(0, self->dev[1]);
-	ASSERT_EQ(0, cdev_bind(self->dev[1], self->fd, &ids[1]));
+	ASSERT_EQ(0, vfio_cdev_bind(self->dev[1], self->fd, &ids[1]));
 	expect_reset_info(_metadata, self, self->dev[0], flags, ids);
 	ASSERT_EQ(0, hot_reset(self->dev[1], 0, NULL, 0));
 	/* Unbound again: owned through function 0 */
@@ -870,7 +829,7 @@ TEST_F_TIMEOUT(group, hot_reset_not_owned, GROUP_TIMEOUT)
 	for (i = 0; i < 2; i++) {
 		self->dev[i] = vfio_cdev_open(self->fn[i]);
 		ASSERT_LE(0, self->dev[i]);
-		ASSERT_EQ(0, cdev_bind(self->dev[i], self->fd, &ids[i]));
+		ASSERT_EQ(0, vfio_cdev_bind(self->dev[i], self->fd, &ids[i]));
 	}
 	ids[2] = VFIO_PCI_DEVID_NOT_OWNED;
 	expect_reset_info(_metadata, self, self->dev[0], flags, ids);

@@ -170,34 +170,6 @@ static int ioas_map(int iommufd, __u32 ioas_id, void *va, size_t len,
 	return ioctl(iommufd, IOMMU_IOAS_MAP, &cmd) ? -errno : 0;
 }
 
-/* VFIO_DEVICE_BIND_IOMMUFD: 0 or a negative errno */
-static int cdev_bind(int dev, int iommufd, __u32 *dev_id)
-{
-	struct vfio_device_bind_iommufd bind = {
-		.argsz = sizeof(bind),
-		.iommufd = iommufd,
-	};
-
-	if (ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind))
-		return -errno;
-	if (dev_id)
-		*dev_id = bind.out_devid;
-	return 0;
-}
-
-static int cdev_attach(int dev, __u32 pt_id, __u32 *hwpt_id)
-{
-	struct vfio_device_attach_iommufd_pt attach = {
-		.argsz = sizeof(attach),
-		.pt_id = pt_id,
-	};
-
-	if (ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
-		return -errno;
-	*hwpt_id = attach.pt_id;
-	return 0;
-}
-
 /* A cdev file does nothing but BIND before it is bound */
 static bool cdev_bound(int dev)
 {
@@ -472,7 +444,7 @@ TEST_F(multi_function, claim_refuses_kernel_driver)
 	ASSERT_LE(0, ictx);
 	dev = open_cdev(h, self->fn0);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, cdev_bind(dev, ictx, &dev_id));
+	ASSERT_EQ(0, vfio_cdev_bind(dev, ictx, &dev_id));
 	ASSERT_NE(0, dev_id);
 
 	expect_serial_refused(_metadata, self->fn1);
@@ -489,7 +461,7 @@ TEST_F(multi_function, claim_refuses_kernel_driver)
 	/* A late device joins the claim of the same context, and leaves it */
 	dev1 = open_cdev(h, self->fn1);
 	ASSERT_LE(0, dev1);
-	ASSERT_EQ(0, cdev_bind(dev1, ictx, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev1, ictx, NULL));
 	ASSERT_EQ(0, held_close(h, dev1));
 
 	/* None of that released the claim of fn0 */
@@ -519,7 +491,7 @@ TEST_F(multi_function, kernel_driver_blocks_claim)
 	ASSERT_LE(0, ictx);
 	dev = open_cdev(h, self->fn0);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(-EBUSY, cdev_bind(dev, ictx, NULL));
+	ASSERT_EQ(-EBUSY, vfio_cdev_bind(dev, ictx, NULL));
 	ASSERT_FALSE(cdev_bound(dev));
 	ASSERT_TRUE(pci_has_driver(self->fn1, "serial"));
 
@@ -528,7 +500,7 @@ TEST_F(multi_function, kernel_driver_blocks_claim)
 	ASSERT_TRUE(pci_has_driver(self->fn1, "serial"));
 	ASSERT_EQ(0, pci_unbind(self->fn1));
 
-	ASSERT_EQ(0, cdev_bind(dev, ictx, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev, ictx, NULL));
 	ASSERT_TRUE(cdev_bound(dev));
 	expect_serial_refused(_metadata, self->fn1);
 }
@@ -553,15 +525,17 @@ TEST_F(multi_function, same_iommufd_counts_claims)
 	dev1 = open_cdev(h, self->fn1);
 	ASSERT_LE(0, dev1);
 
-	ASSERT_EQ(0, cdev_bind(dev0, ictx, &id0));
-	ASSERT_EQ(0, cdev_bind(dev1, ictx, &id1));
+	ASSERT_EQ(0, vfio_cdev_bind(dev0, ictx, &id0));
+	ASSERT_EQ(0, vfio_cdev_bind(dev1, ictx, &id1));
 	ASSERT_NE(0, id0);
 	ASSERT_NE(0, id1);
 	ASSERT_NE(id0, id1);
 
 	ASSERT_EQ(0, ioas_alloc(ictx, &ioas));
-	ASSERT_EQ(0, cdev_attach(dev0, ioas, &hwpt0));
-	ASSERT_EQ(0, cdev_attach(dev1, ioas, &hwpt1));
+	hwpt0 = ioas;
+	ASSERT_EQ(0, vfio_cdev_attach(dev0, &hwpt0));
+	hwpt1 = ioas;
+	ASSERT_EQ(0, vfio_cdev_attach(dev1, &hwpt1));
 	ASSERT_EQ(hwpt0, hwpt1);
 
 	/* fn1 still claims the group once fn0 is closed and unbound */
@@ -591,18 +565,18 @@ TEST_F(multi_function, other_iommufd_refused)
 	dev1 = open_cdev(h, self->fn1);
 	ASSERT_LE(0, dev1);
 
-	ASSERT_EQ(0, cdev_bind(dev0, ictx_a, NULL));
-	ASSERT_EQ(-EBUSY, cdev_bind(dev1, ictx_b, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev0, ictx_a, NULL));
+	ASSERT_EQ(-EBUSY, vfio_cdev_bind(dev1, ictx_b, NULL));
 	ASSERT_FALSE(cdev_bound(dev1));
 
 	/* Released with its last device, the group goes to the other one */
 	ASSERT_EQ(0, held_close(h, dev0));
-	ASSERT_EQ(0, cdev_bind(dev1, ictx_b, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev1, ictx_b, NULL));
 	dev0 = open_cdev(h, self->fn0);
 	ASSERT_LE(0, dev0);
-	ASSERT_EQ(-EBUSY, cdev_bind(dev0, ictx_a, NULL));
+	ASSERT_EQ(-EBUSY, vfio_cdev_bind(dev0, ictx_a, NULL));
 	ASSERT_FALSE(cdev_bound(dev0));
-	ASSERT_EQ(0, cdev_bind(dev0, ictx_b, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev0, ictx_b, NULL));
 }
 
 /* While a device is bound through its cdev, the VFIO group does not open. */
@@ -617,7 +591,7 @@ TEST_F(multi_function, cdev_excludes_group)
 	ASSERT_LE(0, ictx);
 	dev = open_cdev(h, self->fn0);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, cdev_bind(dev, ictx, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev, ictx, NULL));
 
 	ASSERT_EQ(-EBUSY, held_keep(h, vfio_group_open(self->group_id)));
 	/* The failed open left the claim alone */
@@ -649,7 +623,7 @@ TEST_F(multi_function, group_excludes_cdev)
 	group = held_keep(h, vfio_group_open(self->group_id));
 	ASSERT_LE(0, group);
 
-	ASSERT_EQ(-EBUSY, cdev_bind(dev0, ictx, NULL));
+	ASSERT_EQ(-EBUSY, vfio_cdev_bind(dev0, ictx, NULL));
 
 	if (!access("/dev/vfio/vfio", F_OK)) {
 		container = held_keep(h, vfio_container_open());
@@ -657,8 +631,8 @@ TEST_F(multi_function, group_excludes_cdev)
 		ASSERT_EQ(0, vfio_group_set_container(group, container));
 		ASSERT_EQ(0, vfio_container_set_iommu(container,
 						      VFIO_TYPE1v2_IOMMU));
-		ASSERT_EQ(-EBUSY, cdev_bind(dev0, ictx, NULL));
-		ASSERT_EQ(-EBUSY, cdev_bind(dev1, ictx, NULL));
+		ASSERT_EQ(-EBUSY, vfio_cdev_bind(dev0, ictx, NULL));
+		ASSERT_EQ(-EBUSY, vfio_cdev_bind(dev1, ictx, NULL));
 	} else {
 		TH_LOG("no /dev/vfio/vfio: group claim not tried");
 	}
@@ -666,8 +640,8 @@ TEST_F(multi_function, group_excludes_cdev)
 	ASSERT_FALSE(cdev_bound(dev1));
 
 	ASSERT_EQ(0, held_close(h, group));
-	ASSERT_EQ(0, cdev_bind(dev0, ictx, NULL));
-	ASSERT_EQ(0, cdev_bind(dev1, ictx, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev0, ictx, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev1, ictx, NULL));
 }
 
 /* Closing the bound device, attached or not, releases the claim. */
@@ -683,9 +657,10 @@ TEST_F(multi_function, release_on_device_close)
 	ASSERT_LE(0, ictx);
 	dev = open_cdev(h, self->fn0);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, cdev_bind(dev, ictx, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev, ictx, NULL));
 	ASSERT_EQ(0, ioas_alloc(ictx, &ioas));
-	ASSERT_EQ(0, cdev_attach(dev, ioas, &hwpt));
+	hwpt = ioas;
+	ASSERT_EQ(0, vfio_cdev_attach(dev, &hwpt));
 	expect_serial_refused(_metadata, self->fn1);
 
 	/* The context stays open; it holds no claim without a device */
@@ -695,7 +670,7 @@ TEST_F(multi_function, release_on_device_close)
 	/* And claims again with a new bind */
 	dev = open_cdev(h, self->fn0);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, cdev_bind(dev, ictx, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev, ictx, NULL));
 	expect_serial_refused(_metadata, self->fn1);
 }
 
@@ -711,7 +686,7 @@ TEST_F(multi_function, claim_outlives_iommufd)
 	ASSERT_LE(0, ictx);
 	dev = open_cdev(h, self->fn0);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, cdev_bind(dev, ictx, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev, ictx, NULL));
 
 	ASSERT_EQ(0, held_close(h, ictx));
 	ASSERT_TRUE(cdev_bound(dev));
@@ -739,7 +714,7 @@ TEST_F(multi_function, dma_through_claimed_group)
 	ASSERT_LE(0, ictx);
 	dev = open_cdev(h, self->fn0);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, cdev_bind(dev, ictx, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev, ictx, NULL));
 	ASSERT_EQ(0, pci_bind(self->fn1, "vfio-pci"));
 
 	dma_prepare(_metadata, h, ictx, dev, &ioas);
@@ -748,7 +723,8 @@ TEST_F(multi_function, dma_through_claimed_group)
 	ASSERT_EQ(0, edu_dma_to_ram(&h->edu, 0, IOVA_DST, EDU_BUF_SIZE));
 	ASSERT_TRUE(all_bytes(dst, EDU_BUF_SIZE, 0x5a));
 
-	ASSERT_EQ(0, cdev_attach(dev, ioas, &hwpt));
+	hwpt = ioas;
+	ASSERT_EQ(0, vfio_cdev_attach(dev, &hwpt));
 	expect_dma_lands(_metadata, h, 0x3d);
 	ASSERT_TRUE(pci_has_driver(self->fn1, "vfio-pci"));
 }
@@ -810,11 +786,12 @@ TEST_F(pcie_port, port_driver_does_not_block)
 	ASSERT_LE(0, ictx);
 	dev = open_cdev(h, self->edu);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, cdev_bind(dev, ictx, NULL));
+	ASSERT_EQ(0, vfio_cdev_bind(dev, ictx, NULL));
 	ASSERT_TRUE(pci_has_driver(self->port, "pcieport"));
 
 	dma_prepare(_metadata, h, ictx, dev, &ioas);
-	ASSERT_EQ(0, cdev_attach(dev, ioas, &hwpt));
+	hwpt = ioas;
+	ASSERT_EQ(0, vfio_cdev_attach(dev, &hwpt));
 	expect_dma_lands(_metadata, h, 0xa7);
 
 	edu_uninit(&h->edu);

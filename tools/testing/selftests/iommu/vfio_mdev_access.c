@@ -23,27 +23,10 @@
 
 #include "iommufd_utils.h"
 #include "vfio_util.h"
+#include "../../../../samples/vfio-mdev/mdma.h"
 
 #define MDMA_TYPE	"/sys/devices/virtual/mdma/mdma/mdev_supported_types/mdma-1"
 #define MDEV_DEVICES	"/sys/bus/mdev/devices"
-
-/* The registers of samples/vfio-mdev/mdma.c */
-enum {
-	MDMA_REG_SRC,
-	MDMA_REG_DST,
-	MDMA_REG_LEN,
-	MDMA_REG_CMD,
-	MDMA_REG_STATUS,
-	MDMA_REG_HELD,
-	MDMA_REG_UNMAPS,
-};
-
-enum {
-	MDMA_CMD_COPY_RW = 1,
-	MDMA_CMD_COPY_PIN,
-	MDMA_CMD_HOLD,
-	MDMA_CMD_RELEASE,
-};
 
 #define BUF_SIZE	(4 * PAGE_SIZE)
 #define IOVA_SRC	0x100000ULL
@@ -89,45 +72,6 @@ static int64_t mdma_cmd(int dev, int cmd, uint64_t src, uint64_t dst,
 	if (ret)
 		return ret;
 	return mdma_reg_read(dev, MDMA_REG_STATUS);
-}
-
-/* --- the cdev ioctls, 0 or -1 with errno --- */
-
-static int cdev_bind(int dev, int iommufd, __u32 *id)
-{
-	struct vfio_device_bind_iommufd bind = {
-		.argsz = sizeof(bind),
-		.iommufd = iommufd,
-	};
-	int ret;
-
-	ret = ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind);
-	if (!ret)
-		*id = bind.out_devid;
-	return ret;
-}
-
-static int cdev_attach(int dev, __u32 *pt_id)
-{
-	struct vfio_device_attach_iommufd_pt attach = {
-		.argsz = sizeof(attach),
-		.pt_id = *pt_id,
-	};
-	int ret;
-
-	ret = ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
-	if (!ret)
-		*pt_id = attach.pt_id;
-	return ret;
-}
-
-static int cdev_detach(int dev)
-{
-	struct vfio_device_detach_iommufd_pt detach = {
-		.argsz = sizeof(detach),
-	};
-
-	return ioctl(dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
 }
 
 FIXTURE(mdev) {
@@ -253,7 +197,7 @@ static void mdev_cdev_up(struct __test_metadata *_metadata,
 	ASSERT_LE(0, self->fd);
 	self->dev = mdev_cdev_open(self->uuid);
 	ASSERT_LE(0, self->dev);
-	ASSERT_EQ(0, cdev_bind(self->dev, self->fd, &self->id));
+	ASSERT_EQ(0, vfio_cdev_bind(self->dev, self->fd, &self->id));
 	ASSERT_NE(0, self->id);
 
 	test_ioctl_ioas_alloc(&self->ioas_a);
@@ -305,13 +249,11 @@ TEST_F(mdev, cdev_copy)
 
 	/* An IOAS only; its id comes back */
 	pt = BOGUS_ID;
-	ASSERT_EQ(-1, cdev_attach(self->dev, &pt));
-	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(-ENOENT, vfio_cdev_attach(self->dev, &pt));
 	pt = self->id;
-	ASSERT_EQ(-1, cdev_attach(self->dev, &pt));
-	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(-ENOENT, vfio_cdev_attach(self->dev, &pt));
 	pt = self->ioas_a;
-	ASSERT_EQ(0, cdev_attach(self->dev, &pt));
+	ASSERT_EQ(0, vfio_cdev_attach(self->dev, &pt));
 	ASSERT_EQ(self->ioas_a, pt);
 
 	expect_copy(_metadata, self, MDMA_CMD_COPY_RW, self->src_a,
@@ -350,7 +292,7 @@ TEST_F(mdev, cdev_unmap_held)
 
 	mdev_cdev_up(_metadata, self);
 	pt = self->ioas_a;
-	ASSERT_EQ(0, cdev_attach(self->dev, &pt));
+	ASSERT_EQ(0, vfio_cdev_attach(self->dev, &pt));
 
 	ASSERT_EQ(0, mdma_cmd(self->dev, MDMA_CMD_HOLD, IOVA_DST, 0,
 			      BUF_SIZE));
@@ -401,13 +343,13 @@ TEST_F(mdev, cdev_replace_detach)
 
 	mdev_cdev_up(_metadata, self);
 	pt = self->ioas_a;
-	ASSERT_EQ(0, cdev_attach(self->dev, &pt));
+	ASSERT_EQ(0, vfio_cdev_attach(self->dev, &pt));
 	ASSERT_EQ(0, mdma_cmd(self->dev, MDMA_CMD_HOLD, IOVA_DST, 0,
 			      BUF_SIZE));
 	expect_pinned_kb(BUF_SIZE / 1024);
 
 	pt = self->ioas_b;
-	ASSERT_EQ(0, cdev_attach(self->dev, &pt));
+	ASSERT_EQ(0, vfio_cdev_attach(self->dev, &pt));
 	ASSERT_EQ(self->ioas_b, pt);
 	ASSERT_EQ(0, mdma_reg_read(self->dev, MDMA_REG_HELD));
 	ASSERT_EQ(1, mdma_reg_read(self->dev, MDMA_REG_UNMAPS));
@@ -420,24 +362,23 @@ TEST_F(mdev, cdev_replace_detach)
 	test_ioctl_destroy(self->ioas_a);
 	test_err_destroy(EBUSY, self->ioas_b);
 	/* Onto the same IOAS: nothing changes */
-	ASSERT_EQ(0, cdev_attach(self->dev, &pt));
+	ASSERT_EQ(0, vfio_cdev_attach(self->dev, &pt));
 	ASSERT_EQ(1, mdma_reg_read(self->dev, MDMA_REG_UNMAPS));
 
 	ASSERT_EQ(0, mdma_cmd(self->dev, MDMA_CMD_HOLD, IOVA_SRC, 0,
 			      BUF_SIZE));
 	expect_pinned_kb(BUF_SIZE / 1024);
-	ASSERT_EQ(0, cdev_detach(self->dev));
+	ASSERT_EQ(0, vfio_cdev_detach(self->dev));
 	ASSERT_EQ(0, mdma_reg_read(self->dev, MDMA_REG_HELD));
 	ASSERT_EQ(2, mdma_reg_read(self->dev, MDMA_REG_UNMAPS));
 	expect_pinned_kb(0);
 	ASSERT_EQ(-ENOENT, mdma_cmd(self->dev, MDMA_CMD_COPY_RW, IOVA_SRC,
 				    IOVA_DST, BUF_SIZE));
 	/* Detached twice is fine; B can go */
-	ASSERT_EQ(0, cdev_detach(self->dev));
+	ASSERT_EQ(0, vfio_cdev_detach(self->dev));
 	test_ioctl_destroy(self->ioas_b);
 	pt = self->ioas_b;
-	ASSERT_EQ(-1, cdev_attach(self->dev, &pt));
-	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(-ENOENT, vfio_cdev_attach(self->dev, &pt));
 }
 
 /*
@@ -457,18 +398,15 @@ TEST_F(mdev, cdev_rules)
 	ASSERT_LE(0, self->dev);
 	ASSERT_EQ(-1, pread(self->dev, &val, sizeof(val), 0));
 	ASSERT_EQ(EINVAL, errno);
-	ASSERT_EQ(-1, cdev_attach(self->dev, &pt));
-	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-EINVAL, vfio_cdev_attach(self->dev, &pt));
 
 	group = vfio_group_open(mdev_group(self->uuid));
 	ASSERT_LE(0, group);
-	ASSERT_EQ(-1, cdev_bind(self->dev, self->fd, &id));
-	ASSERT_EQ(EBUSY, errno);
+	ASSERT_EQ(-EBUSY, vfio_cdev_bind(self->dev, self->fd, &id));
 	ASSERT_EQ(0, close(group));
 
-	ASSERT_EQ(0, cdev_bind(self->dev, self->fd, &id));
-	ASSERT_EQ(-1, cdev_bind(self->dev, self->fd, &id));
-	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, vfio_cdev_bind(self->dev, self->fd, &id));
+	ASSERT_EQ(-EINVAL, vfio_cdev_bind(self->dev, self->fd, &id));
 	ASSERT_EQ(-EBUSY, vfio_group_open(mdev_group(self->uuid)));
 	ASSERT_EQ(0, mdma_reg_read(self->dev, MDMA_REG_HELD));
 	/* The driver's own checks: registers are 8 bytes */

@@ -609,3 +609,39 @@ const char *pci_short_bdf(const char *bdf)
 	/* Skip the domain if there is one. */
 	return strlen(bdf) > 8 && bdf[4] == ':' ? bdf + 5 : bdf;
 }
+
+int vfio_cdev_bind(int dev, int iommufd, uint32_t *dev_id)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind),
+		.iommufd = iommufd,
+	};
+
+	if (ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		return -errno;
+	if (dev_id)
+		*dev_id = bind.out_devid;
+	return 0;
+}
+
+int vfio_cdev_attach(int dev, uint32_t *pt_id)
+{
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+		.pt_id = *pt_id,
+	};
+
+	if (ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+		return -errno;
+	*pt_id = attach.pt_id;
+	return 0;
+}
+
+int vfio_cdev_detach(int dev)
+{
+	struct vfio_device_detach_iommufd_pt detach = {
+		.argsz = sizeof(detach),
+	};
+
+	return ioctl(dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach) ? -errno : 0;
+}

@@ -98,6 +98,15 @@ int vfio_cdev_path(const char *bdf, char *path, size_t size);
 int vfio_cdev_open(const char *bdf);
 
 /*
+ * The cdev ioctls; 0 or a negative errno. vfio_cdev_bind() stores the
+ * device's id in *@dev_id unless it is NULL; vfio_cdev_attach() takes the
+ * IOAS or HWPT in *@pt_id and stores there what it attached to.
+ */
+int vfio_cdev_bind(int dev, int iommufd, uint32_t *dev_id);
+int vfio_cdev_attach(int dev, uint32_t *pt_id);
+int vfio_cdev_detach(int dev);
+
+/*
  * Kernel log. kmsg_open() returns an fd positioned at the end of the log,
  * so only later records are seen. kmsg_wait() waits up to @timeout_ms for a
  * record containing every string of the NULL-terminated @needles and copies
