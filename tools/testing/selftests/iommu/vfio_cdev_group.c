@@ -382,7 +382,7 @@ static void group_up(struct __test_metadata *_metadata,
 		self->dev[i] = vfio_cdev_open(self->fn[i]);
 		ASSERT_LE(0, self->dev[i]);
 		ASSERT_EQ(0, vfio_cdev_bind(self->dev[i], self->fd,
-				       &self->dev_id[i]));
+					    &self->dev_id[i]));
 		ASSERT_NE(0, self->dev_id[i]);
 		ASSERT_EQ(0, edu_init(&self->edu[i], self->dev[i]));
 	}
