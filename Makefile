@@ -16,7 +16,7 @@ CMD ?= /bin/sh -c 'cat /proc/cmdline; ls /sys/kernel/iommu_groups'
 VARIANT ?= guest
 
 .PHONY: help deps fetch prepare link refresh status config build build-debug \
-	initramfs kunit static vm vm-tests qemu-test run check check-debug clean distclean
+	initramfs kunit static vm vm-tests vm-repeat qemu-test run check check-debug clean distclean
 
 help:
 	@echo "make run              build, boot on emulated VT-d (MODE=$(MODE)), demo"
@@ -31,6 +31,7 @@ help:
 	@echo "make static           checkpatch --strict, W=1 and sparse on the series"
 	@echo "make vm MODE=m CMD=c  boot and run a command (MODE=legacy|scalable|flts)"
 	@echo "make vm-tests MODE=m  the VM tests in one mode"
+	@echo "make vm-repeat MODE=m N=20 TESTS=t  boot N times running tests t"
 	@echo "make qemu-test        QEMU 10 as iommufd client in the VM (MODE=m: one mode)"
 	@echo "BASE=<version>        try another Debian linux-source-6.1 version"
 
@@ -75,6 +76,11 @@ vm: build
 
 vm-tests: build
 	@rig/vm-tests.sh $(MODE)
+
+N ?= 20
+TESTS ?= vfio_cdev_group
+vm-repeat: build
+	@rig/vm-repeat.sh $(MODE) $(N) $(TESTS)
 
 # every mode unless MODE is given
 qemu-test: build

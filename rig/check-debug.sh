@@ -28,5 +28,6 @@ fail=$(grep -c '^FAIL ' "$RESULTS")
 skip=$(grep -c '^SKIP ' "$RESULTS")
 [ "$fail" -eq 0 ] || { echo "failed:"; grep '^FAIL ' "$RESULTS" | sed 's/^FAIL /  /'; }
 [ "$skip" -eq 0 ] || { echo "skipped ($skip):"; grep '^SKIP ' "$RESULTS" | sed 's/^SKIP /  /'; }
+grep -q '^NOTE ' "$RESULTS" && { echo "noted (not tests):"; grep '^NOTE ' "$RESULTS" | sed 's/^NOTE /  /'; }
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -89,6 +89,10 @@ if [ "$skip" -gt 0 ]; then
 	echo "skipped ($skip, not counted as passed):"
 	grep '^SKIP ' "$RESULTS" | sed 's/^SKIP /  /'
 fi
+if grep -q '^NOTE ' "$RESULTS"; then
+	echo "noted (not tests):"
+	grep '^NOTE ' "$RESULTS" | sed 's/^NOTE /  /'
+fi
 echo "time: $(($(date +%s) - start)) s; results: build/results.txt"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -64,7 +64,7 @@ patch_commits() {
 }
 
 # Result recording for make check: one line per test.
-result() {	# result PASS|FAIL|SKIP name [detail]
+result() {	# result PASS|FAIL|SKIP|NOTE name [detail]  (NOTE: not a test)
 	local r=$1 n=$2; shift 2
 	mkdir -p "$(dirname "$RESULTS")"
 	printf '%s %s%s\n' "$r" "$n" "${*:+ # $*}" >> "$RESULTS"

@@ -3,8 +3,13 @@
 # "RIG-RESULT <status> <test>.<case>" line recorded as vm/<mode>/<test>.<case>,
 # expected cases that did not report (the VM died, hung) as FAIL, and
 #   vm/<mode>/console-clean   FAIL when the kernel log on the console shows
-#                             WARNING/BUG/Oops/KASAN/leak/lockdep/panic, or the
-#                             run timed out or ended without RIG-EXIT.
+#                             WARNING/BUG/Oops/KASAN/leak/lockdep/panic, a
+#                             hung task or soft lockup, or the run timed out
+#                             (rig/vm.sh then dumps the guest's tasks into
+#                             the log) or ended without RIG-EXIT.
+# When the host's QEMU dies under the guest (an emulator assertion, not a
+# guest report) the suite is run once more, recorded as a NOTE line
+# <suite>/<mode>/emulator-died (not a test), the first log kept beside.
 #   rig/vm-tests.sh legacy|scalable|flts
 # SUITE=qemu: instead, the tests of rig/guest/qemu-tests, with the host's
 # QEMU in the guest (rig/initramfs-qemu.sh), recorded as qemu/<mode>/...
@@ -40,9 +45,23 @@ mkdir -p "$LOGS"
 console=$LOGS/$prefix-tests-$mode.log
 rm -f "$console"
 
-"$RIG/vm.sh" --kernel "$kernel" --mode "$mode" --timeout "$tmo" --quiet \
-	--log "$console" ${extra[@]+"${extra[@]}"} -- "${cmd[@]}"
+run_vm() {
+	"$RIG/vm.sh" --kernel "$kernel" --mode "$mode" --timeout "$tmo" --quiet \
+		--log "$console" ${extra[@]+"${extra[@]}"} -- "${cmd[@]}"
+}
+run_vm
 rc=$?
+# The host's QEMU died under the guest (status 126: an emulator assertion or
+# signal, not a guest report): the whole run is thrown away and done once
+# more, and that is said in the results. A second death stands.
+if [ "$rc" = 126 ]; then
+	why=$(grep -aoE 'qemu-system-[a-z0-9_]+: .*' "$console" | tail -n 1)
+	cp "$console" "$LOGS/$prefix-tests-$mode.emulator-died.log"
+	note "$prefix/$mode: the host's QEMU died (${why:-no message}); running the suite once more"
+	result NOTE "$prefix/$mode/emulator-died" "${why:-no message}; rerun once; first log in build/logs/$prefix-tests-$mode.emulator-died.log"
+	run_vm
+	rc=$?
+fi
 [ -f "$console" ] || : >"$console"
 clean=$(mktemp)
 tr -d '\r' <"$console" >"$clean"
@@ -67,10 +86,12 @@ done
 
 # Kernel lines only (timestamped), the command line echoes excluded.
 bad=$(grep -aE '^\[ *[0-9]+\.[0-9]+\]' "$clean" | grep -avi 'command line:' |
-	grep -aE 'WARNING:|\bBUG\b|Oops|KASAN|suspected memory leak|[Pp]anic|Call Trace:|possible (circular|recursive)|inconsistent lock' |
+	grep -aE 'WARNING:|\bBUG\b|Oops|KASAN|suspected memory leak|[Pp]anic|Call Trace:|possible (circular|recursive)|inconsistent lock|blocked for more than|soft lockup' |
 	head -n 5)
 if [ "$rc" = 124 ]; then
 	result FAIL "$prefix/$mode/console-clean" "timed out after $tmo s; see ${console#"$REPO"/}"
+elif [ "$rc" = 126 ]; then
+	result FAIL "$prefix/$mode/console-clean" "the host's QEMU died twice; see ${console#"$REPO"/}"
 elif [ -n "$bad" ]; then
 	result FAIL "$prefix/$mode/console-clean" "see ${console#"$REPO"/}"
 	echo "$bad" | sed 's/^/    /'

@@ -25,7 +25,21 @@
 # The console log of a failing run is kept in build/logs/vm-<mode>-<time>.log.
 #
 # Exit status: the command's; 124 on timeout; 125 when the kernel panicked
-# or the guest did not report an exit status (RIG-EXIT line missing).
+# or the guest did not report an exit status (RIG-EXIT line missing); 126
+# when the host's QEMU itself died (an assertion or a signal: an emulator
+# fault, not something the guest did).
+#
+# A guest that reaches the timeout is asked to speak before it is killed:
+# magic SysRq through the serial console (a break, sent with the console
+# multiplexer's C-a b, then the key) dumps the blocked tasks (w), every CPU's
+# backtrace (l), the locks held (d, lockdep kernels) and every task (t) into
+# the log.
+#
+# The vCPUs run in one host thread (-accel tcg,thread=single): QEMU 10.0's
+# multi-threaded TCG can abort in iotlb_to_section() when one vCPU changes
+# the memory map (a BAR disabled by a PCI reset) while another one is in the
+# middle of an MMIO access. The guest keeps its two CPUs (preemption and
+# concurrency inside the guest are unchanged).
 #
 # Topology (tests depend on it; rig/guest/tests/topology checks it):
 #   00:02.0 rp1 pcie-root-port (ACS)          -> 01:00.0 edu, own group
@@ -41,6 +55,8 @@ tmo=180
 kernel=$OBJ/guest/arch/x86/boot/bzImage
 quiet=0
 quiet_kernel=0
+# VM_TCG_THREAD=multi: QEMU's multi-threaded TCG (see above)
+tcg_thread=${VM_TCG_THREAD:-single}
 keep_log=
 extra=()
 while [ $# -gt 0 ]; do
@@ -118,9 +134,9 @@ append+=" --$args"
 
 edu=edu,dma_mask=0xffffffffffffffff
 qemu=(qemu-system-x86_64
-	-machine q35,kernel-irqchip=split -accel tcg -m 1024 -smp 2
+	-machine q35,kernel-irqchip=split -accel "tcg,thread=$tcg_thread" -m 1024 -smp 2
 	-nodefaults -display none -no-reboot
-	-chardev stdio,id=con,signal=off -serial chardev:con
+	-chardev stdio,id=con,signal=off,mux=on -serial chardev:con
 	-device "$iommu"
 	-device pcie-root-port,id=rp1,bus=pcie.0,addr=0x2,chassis=1
 	-device "$edu,bus=rp1"
@@ -134,25 +150,74 @@ qemu=(qemu-system-x86_64
 
 mkdir -p "$LOGS"
 log=$(mktemp "$LOGS/.vm-$mode-XXXXXX")
-if [ $quiet = 1 ]; then
-	timeout -k 10 "$tmo" "${qemu[@]}" </dev/null >"$log" 2>&1
-	qrc=$?
-elif [ $quiet_kernel = 1 ]; then
+# The console's input: a FIFO held open by us, so QEMU never sees EOF and the
+# watchdog can type into it.
+fifo=$(mktemp -u "$BUILD/.vm-con-XXXXXX")
+mkfifo "$fifo"
+exec {con}<>"$fifo"
+
+# Magic SysRq on the guest's serial console: C-a b is a break, the next
+# character the SysRq key.
+sysrq() {
+	printf '\001b' >&"$con"
+	sleep 0.5
+	printf '%s' "$1" >&"$con"
+	sleep "${2:-2}"
+}
+
+# QEMU in the background (PID $qpid), its console into the log; unless
+# quiet, the log is streamed to stdout as it grows.
+if [ $quiet_kernel = 1 ]; then
 	# QEMU's own messages (e.g. the emulated IOMMU reporting translation
-	# faults) go to the log only.
-	timeout -k 10 "$tmo" "${qemu[@]}" </dev/null 2>"$log.qemu" | tee "$log"
-	qrc=${PIPESTATUS[0]}
+	# faults) go to the log only, after the console.
+	"${qemu[@]}" <&"$con" >"$log" 2>"$log.qemu" &
+else
+	"${qemu[@]}" <&"$con" >"$log" 2>&1 &
+fi
+qpid=$!
+# An interrupted rig takes its VM with it.
+trap 'kill -KILL "$qpid" 2>/dev/null; rm -f "$fifo"; exit 130' INT TERM HUP
+tpid=
+if [ $quiet = 0 ]; then
+	tail -n +1 -s 0.2 --pid="$qpid" -f "$log" &
+	tpid=$!
+fi
+deadline=$(($(date +%s) + tmo))
+timed_out=0
+while kill -0 "$qpid" 2>/dev/null; do
+	if [ "$(date +%s)" -ge "$deadline" ]; then
+		timed_out=1
+		note "vm ($mode): no exit after $tmo s; dumping the guest's tasks (SysRq w l d t)"
+		for k in w l d t; do
+			kill -0 "$qpid" 2>/dev/null && sysrq "$k" 3
+		done
+		kill -TERM "$qpid" 2>/dev/null
+		sleep 3
+		kill -KILL "$qpid" 2>/dev/null
+		break
+	fi
+	sleep 0.5
+done
+wait "$qpid"
+qrc=$?
+[ -n "$tpid" ] && wait "$tpid"
+exec {con}>&-
+rm -f "$fifo"
+if [ $timed_out = 1 ]; then
+	echo "rig: killed after $tmo s; above: SysRq w (blocked tasks), l (CPUs), d (locks), t (tasks)" >>"$log"
+fi
+if [ -f "$log.qemu" ]; then
 	cat "$log.qemu" >>"$log"
 	rm -f "$log.qemu"
-else
-	timeout -k 10 "$tmo" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
-	qrc=${PIPESTATUS[0]}
 fi
 
 marker=$(tr -d '\r' <"$log" | grep -aoE 'RIG-EXIT [0-9]+' | tail -n 1)
-if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+if [ $timed_out = 1 ]; then
 	why="timed out after $tmo s"
 	rc=124
+elif [ -z "$marker" ] && { [ "$qrc" -gt 128 ] || grep -aqE '^qemu-system-[a-z0-9_]+: .*Assertion .* failed' "$log"; }; then
+	why="the host's QEMU died (exit status $qrc): $(grep -aoE 'qemu-system-[a-z0-9_]+: .*' "$log" | tail -n 1)"
+	rc=126
 elif grep -aqE 'Kernel panic|end Kernel panic' "$log"; then
 	why="the kernel panicked"
 	rc=125

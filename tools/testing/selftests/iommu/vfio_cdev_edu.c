@@ -411,6 +411,57 @@ TEST_F(cdev, detach_blocks)
 	ASSERT_EQ(0, memcmp(self->src, self->dst, BUF_SIZE));
 }
 
+#define VTD_TRANSLATION_DEBUGFS \
+	"/sys/kernel/debug/iommu/intel/domain_translation_struct"
+
+/*
+ * Whether VT-d's debugfs dump of the page tables in use lists @bdf; -1 if
+ * the file cannot be read to its end.
+ */
+static int vtd_translation_lists(const char *bdf)
+{
+	char line[512], needle[64];
+	int found = 0;
+	FILE *f;
+
+	snprintf(needle, sizeof(needle), "Device %s @", bdf);
+	f = fopen(VTD_TRANSLATION_DEBUGFS, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, needle, strlen(needle)))
+			found = 1;
+	if (ferror(f))
+		found = -1;
+	fclose(f);
+	return found;
+}
+
+/*
+ * VT-d's debugfs walks the page table of each device's domain. A device
+ * that userspace claimed and left unattached is on the blocking domain,
+ * which has no page table: it is not listed (reading the blocking domain
+ * as a paging domain would walk memory that is not a page table). Attached,
+ * it is listed; detached again, it is not.
+ */
+TEST_F(cdev, vtd_debugfs_blocked)
+{
+	__u32 hwpt_id;
+
+	if (_metadata->skip)
+		return;
+	if (access(VTD_TRANSLATION_DEBUGFS, R_OK))
+		SKIP(return, "no %s (CONFIG_INTEL_IOMMU_DEBUGFS)",
+		     VTD_TRANSLATION_DEBUGFS);
+	/* Before the bind the device is on its default domain */
+	bind_and_init();
+	ASSERT_EQ(0, vtd_translation_lists(self->bdf));
+	test_cmd_attach(self->dev, self->ioas_id, &hwpt_id);
+	ASSERT_EQ(1, vtd_translation_lists(self->bdf));
+	test_cmd_detach(self->dev);
+	ASSERT_EQ(0, vtd_translation_lists(self->bdf));
+}
+
 /* Nothing but BIND works on a file that is not bound. */
 TEST_F(cdev, before_bind)
 {
