@@ -746,7 +746,14 @@ err_free:
  * @flags: IOPT_ALLOC_IOVA
  *
  * The new areas share the pinned pages of the source: nothing is pinned
- * twice.
+ * twice. Any part of an area is a source, also one starting or ending
+ * inside a page; only the destination's alignment applies to it.
+ *
+ * No lock of @src is held while those of @dst are taken: the pages are
+ * referenced under @src's iova_rwsem, which is dropped before the mapping
+ * takes @dst's domains_rwsem and iova_rwsem in the usual order. So @src
+ * may be @dst without any lock being taken twice, and a source unmapped
+ * in between leaves its pages to the copy, which holds references on them.
  *
  * Context: Process context.
  * Return: 0; -ENOENT (source not completely mapped), -EPERM (write

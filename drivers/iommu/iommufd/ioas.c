@@ -289,6 +289,11 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 		rc = -EOVERFLOW;
 		goto out_put_src;
 	}
+	/*
+	 * May be src_ioas: a second short-term reference. The source's
+	 * coverage is checked after this lookup, but both fail with -ENOENT,
+	 * so the order is not visible.
+	 */
 	dst_ioas = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
 	if (IS_ERR(dst_ioas)) {
 		rc = PTR_ERR(dst_ioas);

@@ -1153,6 +1153,355 @@ TEST_F(iommufd_ioas, copy_area)
 	test_ioctl_destroy(dst_ioas);
 }
 
+/*
+ * Memory of its own for the copy tests below, filled so that no two windows
+ * at different offsets hold the same bytes (the global buffer's pattern
+ * repeats every 256 bytes of a page): a copy of the wrong page, or at the
+ * wrong offset inside the right one, cannot compare equal.
+ */
+static uint8_t *alloc_unique_buffer(size_t size)
+{
+	uint8_t *p = iommufd_alloc_buffer(size, HUGEPAGE_SIZE);
+	size_t i;
+
+	for (i = 0; p && i != size; i++) {
+		uint32_t x = (uint32_t)i * 0x9e3779b1u;
+
+		x ^= x >> 15;
+		x *= 0x2c1b3c6du;
+		x ^= x >> 12;
+		p[i] = (uint8_t)x;
+	}
+	return p;
+}
+
+/* What iova..+length reads through @access_fd is the memory at @mem */
+#define check_access_content(access_fd, iova, mem, length)		\
+	({								\
+		const size_t __len = (length);				\
+		uint8_t *__tmp = calloc(1, __len);			\
+									\
+		ASSERT_NE(NULL, __tmp);					\
+		test_cmd_access_rw(access_fd, iova, __tmp, __len, 0);	\
+		EXPECT_EQ(0, memcmp(__tmp, mem, __len));		\
+		free(__tmp);						\
+	})
+
+/*
+ * Source and destination in one IOAS: the copies share the source's pinned
+ * pages, may be copied again, and keep the memory after the source goes.
+ */
+TEST_F(iommufd_ioas, copy_same_ioas)
+{
+	const size_t len = 8 * PAGE_SIZE;
+	const __u64 src = self->base_iova;
+	const __u64 fixed = src + 64 * PAGE_SIZE;
+	const __u64 again_iova = fixed + 2 * len;
+	__u64 dst, part, again;
+	uint8_t *mem;
+	int access_fd;
+
+	mem = alloc_unique_buffer(len);
+	ASSERT_NE(NULL, mem);
+	test_ioctl_ioas_map_fixed(mem, len, src);
+	test_cmd_create_access(self->ioas_id, &access_fd, 0);
+
+	/* The whole area at a fixed IOVA */
+	dst = fixed;
+	test_ioctl_ioas_copy(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+			     self->ioas_id, self->ioas_id, len, src, &dst);
+	EXPECT_EQ(fixed, dst);
+	check_map_all(fixed, len, mem);
+	check_access_content(access_fd, fixed, mem, len);
+	/* Not pinned a second time */
+	check_refs_if_domain(mem, len, 1);
+
+	/* A part of it at an automatic IOVA, read-only */
+	test_ioctl_ioas_copy(IOMMU_IOAS_MAP_READABLE, self->ioas_id,
+			     self->ioas_id, 2 * PAGE_SIZE, src + 3 * PAGE_SIZE,
+			     &part);
+	EXPECT_EQ(0, part % PAGE_SIZE);
+	EXPECT_FALSE(ranges_intersect(part, 2 * PAGE_SIZE, src, len));
+	EXPECT_FALSE(ranges_intersect(part, 2 * PAGE_SIZE, fixed, len));
+	check_map_all(part, 2 * PAGE_SIZE, mem + 3 * PAGE_SIZE);
+	check_access_content(access_fd, part, mem + 3 * PAGE_SIZE,
+			     2 * PAGE_SIZE);
+	test_err_access_rw(EPERM, access_fd, part, mem, 1,
+			   MOCK_ACCESS_RW_WRITE);
+	check_refs_if_domain(mem, len, 1);
+
+	/* A copy of a copy */
+	again = again_iova;
+	test_ioctl_ioas_copy(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+			     self->ioas_id, self->ioas_id, PAGE_SIZE,
+			     fixed + 5 * PAGE_SIZE, &again);
+	EXPECT_EQ(again_iova, again);
+	check_map_all(again, PAGE_SIZE, mem + 5 * PAGE_SIZE);
+	check_access_content(access_fd, again, mem + 5 * PAGE_SIZE, PAGE_SIZE);
+
+	/* Over its own source, or running past the copy into a hole */
+	test_err_ioctl_ioas_copy(EEXIST, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+				 self->ioas_id, self->ioas_id, 2 * PAGE_SIZE,
+				 src, &(__u64){ src + PAGE_SIZE });
+	test_err_ioctl_ioas_copy(ENOENT, MAP_RW, self->ioas_id, self->ioas_id,
+				 2 * PAGE_SIZE, fixed + len - PAGE_SIZE, &dst);
+
+	/* The source goes, the copies keep the pages */
+	test_ioctl_ioas_unmap(src, len);
+	check_map_all(fixed, len, mem);
+	check_access_content(access_fd, fixed, mem, len);
+	check_refs_if_domain(mem, len, 1);
+
+	test_ioctl_ioas_unmap(fixed, len);
+	test_ioctl_ioas_unmap(part, 2 * PAGE_SIZE);
+	test_ioctl_ioas_unmap(again, PAGE_SIZE);
+	test_cmd_md_check_refs(mem, len, 0);
+	close(access_fd);
+	munmap(mem, len);
+}
+
+/*
+ * Windows starting and ending inside pages of an area are valid sources.
+ * The destination's own alignment still applies: with a mock domain the
+ * memory's offset in its page and the length must be multiples of the 2 KiB
+ * IOPTE, but the IOVA's offset in its page need not be the memory's.
+ */
+TEST_F(iommufd_ioas, copy_subpage_window)
+{
+	const size_t len = 4 * PAGE_SIZE;
+	const size_t win = 2 * PAGE_SIZE;
+	const __u64 src = self->base_iova;
+	const __u64 fixed = src + 16 * PAGE_SIZE;
+	__u32 dst_ioas, stdev_id, hwpt_id, late_ioas, late_stdev, late_hwpt;
+	__u64 off, dst;
+	uint8_t *mem;
+	int access_fd;
+
+	mem = alloc_unique_buffer(len);
+	ASSERT_NE(NULL, mem);
+	test_ioctl_ioas_map_fixed(mem, len, src);
+	test_cmd_create_access(self->ioas_id, &access_fd, 0);
+
+	/* In the same IOAS: windows starting and ending half a page in */
+	for (off = MOCK_PAGE_SIZE; off + win <= len; off += PAGE_SIZE) {
+		/* A page-aligned IOVA for memory half a page in */
+		dst = fixed;
+		test_ioctl_ioas_copy(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+				     self->ioas_id, self->ioas_id, win,
+				     src + off, &dst);
+		check_map_all(fixed, win, mem + off);
+		check_access_content(access_fd, fixed, mem + off, win);
+		test_ioctl_ioas_unmap(fixed, win);
+
+		/* An automatic IOVA keeps the memory's offset in its page */
+		test_ioctl_ioas_copy(MAP_RW, self->ioas_id, self->ioas_id, win,
+				     src + off, &dst);
+		EXPECT_EQ(off % PAGE_SIZE, dst % PAGE_SIZE);
+		check_map_all(dst, win, mem + off);
+		check_access_content(access_fd, dst, mem + off, win);
+		test_ioctl_ioas_unmap(dst, win);
+	}
+	check_refs_if_domain(mem, len, 1);
+
+	/* A window at an odd byte: fine unless a domain needs 2 KiB */
+	if (self->ndomains) {
+		test_err_ioctl_ioas_copy(EINVAL,
+					 MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+					 self->ioas_id, self->ioas_id,
+					 MOCK_PAGE_SIZE, src + 511,
+					 &(__u64){ fixed });
+		test_err_ioctl_ioas_copy(EINVAL, MAP_RW, self->ioas_id,
+					 self->ioas_id, MOCK_PAGE_SIZE,
+					 src + 511, &dst);
+	} else {
+		test_ioctl_ioas_copy(MAP_RW, self->ioas_id, self->ioas_id,
+				     MOCK_PAGE_SIZE, src + 511, &dst);
+		EXPECT_EQ(511, dst % PAGE_SIZE);
+		check_access_content(access_fd, dst, mem + 511,
+				     MOCK_PAGE_SIZE);
+		test_ioctl_ioas_unmap(dst, MOCK_PAGE_SIZE);
+
+		dst = fixed + 511;
+		test_ioctl_ioas_copy(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+				     self->ioas_id, self->ioas_id,
+				     MOCK_PAGE_SIZE, src + 511, &dst);
+		check_access_content(access_fd, fixed + 511, mem + 511,
+				     MOCK_PAGE_SIZE);
+		/* Inside the aperture, but not fit for a domain's IOPTEs */
+		test_err_mock_domain(EADDRINUSE, self->ioas_id);
+		test_ioctl_ioas_unmap(fixed + 511, MOCK_PAGE_SIZE);
+	}
+
+	/* Into another IOAS with a mock domain: the exact half pages */
+	test_ioctl_ioas_alloc(&dst_ioas);
+	test_cmd_mock_domain(dst_ioas, &stdev_id, &hwpt_id, NULL);
+	dst = MOCK_APERTURE_START;
+	test_ioctl_ioas_copy(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA, dst_ioas,
+			     self->ioas_id, win, src + MOCK_PAGE_SIZE, &dst);
+	test_cmd_md_check_map(hwpt_id, MOCK_APERTURE_START, win,
+			      mem + MOCK_PAGE_SIZE);
+	test_cmd_md_check_refs(mem, 3 * PAGE_SIZE, 1);
+	test_err_ioctl_ioas_copy(EINVAL, MAP_RW, dst_ioas, self->ioas_id,
+				 MOCK_PAGE_SIZE, src + 511, &dst);
+	test_ioctl_ioas_unmap_id(dst_ioas, MOCK_APERTURE_START, win);
+
+	/* Into an IOAS whose domain comes after the copy */
+	test_ioctl_ioas_alloc(&late_ioas);
+	dst = MOCK_APERTURE_START;
+	test_ioctl_ioas_copy(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA, late_ioas,
+			     self->ioas_id, win, src + MOCK_PAGE_SIZE, &dst);
+	test_cmd_mock_domain(late_ioas, &late_stdev, &late_hwpt, NULL);
+	test_cmd_md_check_map(late_hwpt, MOCK_APERTURE_START, win,
+			      mem + MOCK_PAGE_SIZE);
+	test_cmd_md_check_refs(mem, 3 * PAGE_SIZE, 1);
+	test_ioctl_ioas_unmap_id(late_ioas, MOCK_APERTURE_START, win);
+
+	test_ioctl_destroy(late_stdev);
+	test_ioctl_destroy(late_ioas);
+	test_ioctl_destroy(stdev_id);
+	test_ioctl_destroy(dst_ioas);
+	close(access_fd);
+	test_ioctl_ioas_unmap(src, len);
+	test_cmd_md_check_refs(mem, len, 0);
+	munmap(mem, len);
+}
+
+/*
+ * A source not completely mapped is ENOENT, also when its start or length
+ * does not fit the destination's alignment: the source is checked before
+ * the destination. Only a zero length and an overflow come first.
+ */
+TEST_F(iommufd_ioas, copy_source_unmapped)
+{
+	const __u64 lengths[] = { MOCK_PAGE_SIZE, MOCK_PAGE_SIZE - 1 };
+	const __u32 fixed_rw = MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA;
+	const size_t len = 4 * PAGE_SIZE;
+	const __u64 src = self->base_iova;
+	const __u64 same_dst = src + 16 * PAGE_SIZE;
+	__u32 dom_ioas, stdev_id, hwpt_id, plain_ioas;
+	__u64 iova, dst;
+	uint8_t *mem;
+	unsigned int l;
+	int access_fd, src_access_fd;
+
+	mem = alloc_unique_buffer(len);
+	ASSERT_NE(NULL, mem);
+	test_ioctl_ioas_map_fixed(mem, len, src);
+	/* Alignment MOCK_PAGE_SIZE */
+	test_ioctl_ioas_alloc(&dom_ioas);
+	test_cmd_mock_domain(dom_ioas, &stdev_id, &hwpt_id, NULL);
+	/* Alignment 1 */
+	test_ioctl_ioas_alloc(&plain_ioas);
+	test_cmd_create_access(plain_ioas, &access_fd, 0);
+	test_cmd_create_access(self->ioas_id, &src_access_fd, 0);
+
+	/* Nothing mapped there, odd start and odd length */
+	test_err_ioctl_ioas_copy(ENOENT, MAP_RW, dom_ioas, self->ioas_id, 1000,
+				 src + len + 511, &dst);
+	test_err_ioctl_ioas_copy(ENOENT, MAP_RW, self->ioas_id, self->ioas_id,
+				 1000, src + len + 511, &dst);
+	/* and a fixed destination that is misaligned, reserved or taken */
+	test_err_ioctl_ioas_copy(ENOENT, fixed_rw, dom_ioas, self->ioas_id,
+				 1000, src + len + 511,
+				 &(__u64){ MOCK_APERTURE_START + 1 });
+	test_err_ioctl_ioas_copy(ENOENT, fixed_rw, dom_ioas, self->ioas_id,
+				 MOCK_PAGE_SIZE, src + len + 511, &(__u64){ 0 });
+	test_err_ioctl_ioas_copy(ENOENT, fixed_rw, self->ioas_id,
+				 self->ioas_id, 1000, src + len + 511,
+				 &(__u64){ src + 1 });
+	/* Starting inside the area at an odd byte and running out of it */
+	test_err_ioctl_ioas_copy(ENOENT, MAP_RW, dom_ioas, self->ioas_id,
+				 PAGE_SIZE + 1, src + len - PAGE_SIZE + 511,
+				 &dst);
+	/* Starting before it and ending inside */
+	test_err_ioctl_ioas_copy(ENOENT, MAP_RW, dom_ioas, self->ioas_id,
+				 PAGE_SIZE + 1, src - 511, &dst);
+	/* A zero length and an overflow are reported first */
+	test_err_ioctl_ioas_copy(EINVAL, MAP_RW, dom_ioas, self->ioas_id, 0,
+				 src + len + 511, &dst);
+	test_err_ioctl_ioas_copy(EOVERFLOW, MAP_RW, dom_ioas, self->ioas_id,
+				 2 * PAGE_SIZE, UINT64_MAX - PAGE_SIZE, &dst);
+
+	/*
+	 * Windows of a mock IOPTE (2 KiB on 4 KiB pages) and of a byte less,
+	 * at 511-byte steps from a page before the area to a page after it,
+	 * into an IOAS with a domain, one without, and the source IOAS.
+	 */
+	for (l = 0; l != ARRAY_SIZE(lengths); l++) {
+		const __u64 wlen = lengths[l];
+
+		for (iova = src - PAGE_SIZE; iova < src + len + PAGE_SIZE;
+		     iova += 511) {
+			const bool mapped = iova >= src &&
+					    iova + wlen <= src + len;
+			const __u64 off = iova - src;
+			const bool aligned = !(off % MOCK_PAGE_SIZE) &&
+					     !(wlen % MOCK_PAGE_SIZE);
+			const int dom_err = !mapped ? ENOENT :
+					    !aligned ? EINVAL : 0;
+			const int same_err = !mapped ? ENOENT :
+					     !aligned && self->ndomains ?
+					     EINVAL : 0;
+
+			/* Into the IOAS with a domain, automatic IOVA */
+			if (dom_err) {
+				test_err_ioctl_ioas_copy(dom_err, MAP_RW,
+							 dom_ioas,
+							 self->ioas_id, wlen,
+							 iova, &dst);
+			} else {
+				test_ioctl_ioas_copy(MAP_RW, dom_ioas,
+						     self->ioas_id, wlen, iova,
+						     &dst);
+				test_cmd_md_check_map(hwpt_id, dst, wlen,
+						      mem + off);
+				test_ioctl_ioas_unmap_id(dom_ioas, dst, wlen);
+			}
+
+			/* Into the one without, at a page-aligned IOVA */
+			dst = MOCK_APERTURE_START;
+			if (!mapped) {
+				test_err_ioctl_ioas_copy(ENOENT, fixed_rw,
+							 plain_ioas,
+							 self->ioas_id, wlen,
+							 iova, &dst);
+			} else {
+				test_ioctl_ioas_copy(fixed_rw, plain_ioas,
+						     self->ioas_id, wlen, iova,
+						     &dst);
+				check_access_content(access_fd, dst, mem + off,
+						     wlen);
+				test_ioctl_ioas_unmap_id(plain_ioas, dst, wlen);
+			}
+
+			/* Into the source IOAS, at a page-aligned IOVA */
+			dst = same_dst;
+			if (same_err) {
+				test_err_ioctl_ioas_copy(same_err, fixed_rw,
+							 self->ioas_id,
+							 self->ioas_id, wlen,
+							 iova, &dst);
+			} else {
+				test_ioctl_ioas_copy(fixed_rw, self->ioas_id,
+						     self->ioas_id, wlen, iova,
+						     &dst);
+				check_access_content(src_access_fd, dst,
+						     mem + off, wlen);
+				test_ioctl_ioas_unmap(dst, wlen);
+			}
+		}
+	}
+
+	close(src_access_fd);
+	close(access_fd);
+	test_ioctl_destroy(plain_ioas);
+	test_ioctl_destroy(stdev_id);
+	test_ioctl_destroy(dom_ioas);
+	test_ioctl_ioas_unmap(src, len);
+	test_cmd_md_check_refs(mem, len, 0);
+	munmap(mem, len);
+}
+
 TEST_F(iommufd_ioas, option_huge_pages)
 {
 	const __u64 dom_align = self->ndomains ? MOCK_PAGE_SIZE : 1;
