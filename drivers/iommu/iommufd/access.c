@@ -15,6 +15,12 @@
  * iommufd_access_detach() asks the driver to drop its pins (access->ioas is
  * NULL then): new pins fail with -ENOENT meanwhile. access->pinned counts
  * the pages pinned, so that a driver holding none is not asked.
+ *
+ * Asking the driver means dropping access->ioas_lock, which its unpins
+ * take. access->change_lock, held from the start to the end of every
+ * attach, replace, detach and destroy, keeps another one of them out of
+ * that window: it waits for the first one to finish instead of finding
+ * access->ioas NULL and taking the access for not attached.
  */
 #include <linux/iommufd.h>
 #include <linux/mm.h>
@@ -50,6 +56,7 @@ iommufd_access_create(struct iommufd_ctx *ictx,
 	access->ops = ops;
 	access->data = data;
 	access->iova_alignment = ops->needs_pin_pages ? PAGE_SIZE : 1;
+	mutex_init(&access->change_lock);
 	mutex_init(&access->ioas_lock);
 	/* The driver's reference: IOMMU_DESTROY gets -EBUSY */
 	refcount_inc(&access->obj.users);
@@ -97,18 +104,23 @@ void iommufd_access_destroy_object(struct iommufd_object *obj)
 	struct iommufd_access *access =
 		container_of(obj, struct iommufd_access, obj);
 
+	mutex_lock(&access->change_lock);
 	mutex_lock(&access->ioas_lock);
-	/* Not during a replace or detach: the driver serializes them */
+	/* No replace or detach is half done: they hold change_lock */
 	if (!WARN_ON(access->ioas != access->ioas_unpin) && access->ioas)
 		__iommufd_access_detach(access);
 	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->change_lock);
 	mutex_destroy(&access->ioas_lock);
+	mutex_destroy(&access->change_lock);
 }
 
 /**
  * iommufd_access_attach() - Attach an access to an IOAS
  * @access: The access, not attached
  * @ioas_id: The IOAS
+ *
+ * Waits for a replace or detach of the access that is still running.
  *
  * Context: Process context.
  * Return: 0; -ENOENT (no such IOAS), -EINVAL (attached already),
@@ -119,6 +131,7 @@ int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 	struct iommufd_ioas *ioas;
 	int rc;
 
+	mutex_lock(&access->change_lock);
 	mutex_lock(&access->ioas_lock);
 	if (access->ioas) {
 		rc = -EINVAL;
@@ -138,6 +151,7 @@ int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 	iommufd_put_object(access->ictx, &ioas->obj);
 out_unlock:
 	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->change_lock);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
@@ -146,12 +160,14 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
  * Before the access leaves access->ioas: ask its driver, if it holds pins,
  * to drop them all. Pins and reads fail (-ENOENT) from here on, unpins
  * still find the IOAS (ioas_unpin); access->ioas is left NULL for the
- * caller to set. Drops ioas_lock around the callback and takes it again.
+ * caller to set. Drops ioas_lock around the callback and takes it again;
+ * change_lock, held throughout, keeps attach, replace and detach out.
  */
 static void access_ask_unpin(struct iommufd_access *access)
 {
 	bool unpin;
 
+	lockdep_assert_held(&access->change_lock);
 	lockdep_assert_held(&access->ioas_lock);
 
 	access->ioas = NULL;
@@ -173,7 +189,11 @@ static void access_ask_unpin(struct iommufd_access *access)
  * A driver that pins pages is asked (ops->unmap of everything) to drop its
  * pins on the old IOAS first; new pins fail until the move is done.
  *
- * Context: Process context; calls ops->unmap without iommufd locks held.
+ * Waits for another replace or a detach of the access that is still
+ * running.
+ *
+ * Context: Process context; calls ops->unmap with only the access's
+ * change_lock held.
  * Return: 0; -ENOENT (not attached, no such IOAS), -EADDRINUSE, -ENOMEM;
  * then the access is still on the old IOAS.
  */
@@ -183,6 +203,7 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 	u32 old_id;
 	int rc;
 
+	mutex_lock(&access->change_lock);
 	mutex_lock(&access->ioas_lock);
 	old_ioas = access->ioas;
 	if (!old_ioas) {
@@ -212,12 +233,14 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 	access->ioas = new_ioas;
 	access->ioas_unpin = new_ioas;
 	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->change_lock);
 	return 0;
 
 out_put:
 	iommufd_put_object(access->ictx, &new_ioas->obj);
 out_unlock:
 	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->change_lock);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
@@ -230,24 +253,26 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
  * pins first; new pins fail from the start of the call, so none can slip
  * in after the unmap callback.
  *
- * The driver serializes attach, replace, detach and destroy of one access:
- * none of them may run while iommufd_access_replace() or this is waiting
- * for the driver's unmap callback.
+ * Waits for a replace or another detach of the access that is still
+ * running; the driver's unmap callback must not attach, replace, detach or
+ * destroy the access itself (it would wait for itself).
  *
- * Context: Process context; calls ops->unmap without iommufd locks held.
+ * Context: Process context; calls ops->unmap with only the access's
+ * change_lock held.
  */
 void iommufd_access_detach(struct iommufd_access *access)
 {
+	mutex_lock(&access->change_lock);
 	mutex_lock(&access->ioas_lock);
-	/* Not attached, or a replace or detach of the same access is running */
-	if (WARN_ON(!access->ioas || access->ioas != access->ioas_unpin)) {
-		mutex_unlock(&access->ioas_lock);
-		return;
-	}
+	/* Not attached: the driver's bug (nothing is half done here) */
+	if (WARN_ON(!access->ioas || access->ioas != access->ioas_unpin))
+		goto out_unlock;
 	access_ask_unpin(access);
 	access->ioas = access->ioas_unpin;
 	__iommufd_access_detach(access);
+out_unlock:
 	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->change_lock);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
 

@@ -10,10 +10,12 @@
  */
 #include <assert.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
@@ -1455,6 +1457,123 @@ TEST_F(iommufd_ioas, access_replace_ioas)
 	test_ioctl_destroy(ioas_b);
 	close(access_fd);
 	test_ioctl_ioas_unmap(iova, PAGE_SIZE);
+}
+
+/*
+ * Test hook of selftest.c: the next unmap-everything callback of a mock
+ * access (what a replace or detach sends its driver) sleeps this many ms.
+ */
+#define ACCESS_UNMAP_DELAY \
+	"/sys/module/iommufd/parameters/test_access_unmap_delay_ms"
+
+static bool set_access_unmap_delay(unsigned int ms)
+{
+	char buf[16];
+	int fd, len;
+	bool ok;
+
+	fd = open(ACCESS_UNMAP_DELAY, O_WRONLY);
+	if (fd < 0)
+		return false;
+	len = snprintf(buf, sizeof(buf), "%u\n", ms);
+	ok = write(fd, buf, len) == len;
+	close(fd);
+	return ok;
+}
+
+struct access_replace_args {
+	int fd;
+	int access_fd;
+	__u32 ioas_id;
+	int rc;
+	int err;
+};
+
+static void *access_replace_thread(void *data)
+{
+	struct access_replace_args *args = data;
+
+	args->rc = _test_cmd_access_replace_ioas(args->fd, args->access_fd,
+						 args->ioas_id);
+	args->err = errno;
+	return NULL;
+}
+
+/*
+ * While a replace waits for the driver to drop its pins (the unmap
+ * callback, slowed down by the hook), the access is on no IOAS: reads fail
+ * with ENOENT. A second replace of it in that window must wait for the
+ * first one and then move the access on, not fail with ENOENT (nor slip in
+ * and leave the access in two IOAS). Then the access is on the last IOAS
+ * only, its pin of the first is gone, and every IOAS it left can go.
+ */
+TEST_F(iommufd_ioas, access_replace_during_unpin)
+{
+	const __u64 iova = self->base_iova + 64 * PAGE_SIZE;
+	struct access_replace_args args = {};
+	__u32 ioas_a, ioas_b, ioas_c, pages_id;
+	struct timespec start, now = {};
+	int access_fd, rc, err = 0;
+	uint8_t tmp[16];
+	pthread_t thread;
+
+	if (!set_access_unmap_delay(0))
+		SKIP(return, "cannot write %s", ACCESS_UNMAP_DELAY);
+
+	test_ioctl_ioas_alloc(&ioas_a);
+	test_ioctl_ioas_alloc(&ioas_b);
+	test_ioctl_ioas_alloc(&ioas_c);
+	test_ioctl_ioas_map_fixed_id(ioas_a, buffer, PAGE_SIZE, iova);
+	test_ioctl_ioas_map_fixed_id(ioas_b, (uint8_t *)buffer + PAGE_SIZE,
+				     PAGE_SIZE, iova);
+	test_ioctl_ioas_map_fixed_id(ioas_c, (uint8_t *)buffer + 2 * PAGE_SIZE,
+				     PAGE_SIZE, iova);
+	test_cmd_create_access(ioas_a, &access_fd,
+			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	/* A driver holding a pin is asked to unpin: the hook runs */
+	test_cmd_access_pages(access_fd, 0, iova, PAGE_SIZE, buffer,
+			      &pages_id);
+
+	ASSERT_TRUE(set_access_unmap_delay(1000));
+	args.fd = self->fd;
+	args.access_fd = access_fd;
+	args.ioas_id = ioas_b;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, access_replace_thread,
+				    &args));
+
+	/* Until the first replace is in the window */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		rc = _test_cmd_access_rw(self->fd, access_fd, iova, tmp, 1, 0);
+		if (rc) {
+			err = errno;
+			break;
+		}
+		usleep(200);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec < 5);
+	EXPECT_EQ(-1, rc);
+	EXPECT_EQ(ENOENT, err);
+
+	/* Waits for the first replace, then moves the access on to C */
+	rc = _test_cmd_access_replace_ioas(self->fd, access_fd, ioas_c);
+	err = rc ? errno : 0;
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	set_access_unmap_delay(0);
+	EXPECT_EQ(0, args.rc);
+	EXPECT_EQ(0, rc);
+	EXPECT_EQ(0, err);
+
+	/* On C alone; the pin on A went in the first replace */
+	test_cmd_access_rw(access_fd, iova + 8, tmp, sizeof(tmp), 0);
+	EXPECT_EQ(0, memcmp(tmp, (uint8_t *)buffer + 2 * PAGE_SIZE + 8,
+			    sizeof(tmp)));
+	test_err_destroy_access_pages(ENOENT, access_fd, pages_id);
+	test_ioctl_destroy(ioas_a);
+	test_ioctl_destroy(ioas_b);
+	test_err_destroy(EBUSY, ioas_c);
+	close(access_fd);
+	test_ioctl_destroy(ioas_c);
 }
 
 /*
