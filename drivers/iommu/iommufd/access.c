@@ -179,6 +179,9 @@ static void access_ask_unpin(struct iommufd_access *access)
 		access->ops->unmap(access->data, 0, ULONG_MAX);
 
 	mutex_lock(&access->ioas_lock);
+	/* No pin could be added since: the driver must have dropped all */
+	if (IS_ENABLED(CONFIG_IOMMUFD_TEST))
+		WARN_ON_ONCE(access->pinned);
 }
 
 /**
@@ -330,30 +333,33 @@ static bool access_span_aligned(struct iopt_area *area, unsigned long start,
 	return true;
 }
 
-static void access_unpin_range(struct io_pagetable *iopt, unsigned long iova,
-			       unsigned long last_iova)
+/*
+ * Unpin [iova, last_iova] area by area, as iommufd_access_pin_pages()
+ * pinned it. Return: the pages of the spans whose pin was there and is gone
+ * now; a span that matches no pin (the driver's bug) does not count.
+ */
+static unsigned long access_unpin_range(struct io_pagetable *iopt,
+					unsigned long iova,
+					unsigned long last_iova)
 {
 	struct iopt_area_contig_iter iter;
+	unsigned long unpinned = 0;
 	struct iopt_area *area;
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
 	for (area = iopt_area_contig_init(&iter, iopt, iova, last_iova); area;
 	     area = iopt_area_contig_next(&iter)) {
-		unsigned long start, last;
+		unsigned long start, last, first_index, last_index;
 
 		iopt_area_contig_span(&iter, &start, &last);
-		iopt_area_remove_access(area,
-					iopt_area_iova_to_index(area, start),
-					iopt_area_iova_to_index(area, last));
+		first_index = iopt_area_iova_to_index(area, start);
+		last_index = iopt_area_iova_to_index(area, last);
+		if (iopt_area_remove_access(area, first_index, last_index))
+			unpinned += last_index - first_index + 1;
 	}
 	WARN_ON(!iopt_area_contig_done(&iter));
-}
-
-/* Pages of [iova, last]: an access that pins works on page-aligned areas */
-static unsigned long access_nr_pages(unsigned long iova, unsigned long last)
-{
-	return (last >> PAGE_SHIFT) - (iova >> PAGE_SHIFT) + 1;
+	return unpinned;
 }
 
 /**
@@ -377,8 +383,8 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned int flags)
 {
 	struct iopt_area_contig_iter iter;
+	unsigned long last_iova, npinned = 0;
 	struct io_pagetable *iopt;
-	unsigned long last_iova;
 	struct iopt_area *area;
 	int rc = 0;
 
@@ -413,13 +419,15 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 					  out_pages, flags);
 		if (rc)
 			goto err_unpin;
+		npinned += last_index - first_index + 1;
 		out_pages += last_index - first_index + 1;
 	}
 	if (!iopt_area_contig_done(&iter)) {
 		rc = -ENOENT;
 		goto err_unpin;
 	}
-	access->pinned += access_nr_pages(iova, last_iova);
+	/* Counted as access_unpin_range() counts it back */
+	access->pinned += npinned;
 	up_read(&iopt->iova_rwsem);
 	mutex_unlock(&access->ioas_lock);
 	return 0;
@@ -445,8 +453,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
 void iommufd_access_unpin_pages(struct iommufd_access *access,
 				unsigned long iova, unsigned long length)
 {
+	unsigned long last_iova, unpinned;
 	struct io_pagetable *iopt;
-	unsigned long last_iova;
 
 	if (WARN_ON(!length) ||
 	    WARN_ON(check_add_overflow(iova, length - 1, &last_iova)))
@@ -456,10 +464,16 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 	if (!WARN_ON(!access->ioas_unpin)) {
 		iopt = &access->ioas_unpin->iopt;
 		down_read(&iopt->iova_rwsem);
-		access_unpin_range(iopt, iova, last_iova);
+		unpinned = access_unpin_range(iopt, iova, last_iova);
 		up_read(&iopt->iova_rwsem);
-		access->pinned -= min(access->pinned,
-				      access_nr_pages(iova, last_iova));
+		/*
+		 * Only what was unpinned: a bad unpin must not make a driver
+		 * that still holds pins look like one holding none, which
+		 * replace and detach would not ask to unpin.
+		 */
+		if (IS_ENABLED(CONFIG_IOMMUFD_TEST))
+			WARN_ON_ONCE(unpinned > access->pinned);
+		access->pinned -= min(access->pinned, unpinned);
 	}
 	mutex_unlock(&access->ioas_lock);
 }

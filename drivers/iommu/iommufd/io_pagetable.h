@@ -182,7 +182,7 @@ void iopt_area_unfill_domain(struct iopt_area *area,
 int iopt_area_add_access(struct iopt_area *area, unsigned long start_index,
 			 unsigned long last_index, struct page **out_pages,
 			 unsigned int flags);
-void iopt_area_remove_access(struct iopt_area *area,
+bool iopt_area_remove_access(struct iopt_area *area,
 			     unsigned long start_index,
 			     unsigned long last_index);
 int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte,

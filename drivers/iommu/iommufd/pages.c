@@ -615,21 +615,28 @@ out_unlock:
  * @last_index: Last index, as pinned
  *
  * Context: Process context; iova_rwsem of the area's IOAS held.
+ * Return: true if a pin of exactly that span was there and is gone; false
+ * (and nothing changed) for the unpin of something never pinned through
+ * the area, a bug of the access's driver.
  */
-void iopt_area_remove_access(struct iopt_area *area,
+bool iopt_area_remove_access(struct iopt_area *area,
 			     unsigned long start_index,
 			     unsigned long last_index)
 {
 	struct iopt_pages *pages = area->pages;
+	bool removed = false;
 
 	lockdep_assert_held(&area->iopt->iova_rwsem);
 
 	mutex_lock(&pages->mutex);
 	/* The area's count only drops for a pin that was there */
 	if (!WARN_ON(!area->num_accesses) &&
-	    pages_access_put(pages, start_index, last_index))
+	    pages_access_put(pages, start_index, last_index)) {
 		area->num_accesses--;
+		removed = true;
+	}
 	mutex_unlock(&pages->mutex);
+	return removed;
 }
 
 /**
