@@ -376,7 +376,8 @@ static unsigned long access_unpin_range(struct io_pagetable *iopt,
  * Context: Process context.
  * Return: 0; -ENOENT (not attached, or the range is not mapped without a
  * gap), -EINVAL (being unmapped, or areas meeting inside a page), -EPERM
- * (write pin of a read-only mapping), -EOVERFLOW, -ENOMEM, -EFAULT.
+ * (write pin of a mapping that is not WRITEABLE, read pin of one that is
+ * not READABLE), -EOVERFLOW, -ENOMEM, -EFAULT.
  */
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned long length, struct page **out_pages,
@@ -490,7 +491,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
  *
  * Context: Process context or a kthread.
  * Return: 0; -ENOENT (not attached, or not mapped without a gap), -EINVAL
- * (being unmapped), -EPERM (write to a read-only mapping), -EOVERFLOW,
+ * (being unmapped), -EPERM (write to a mapping that is not WRITEABLE, read
+ * of one that is not READABLE), -EOVERFLOW,
  * -ENOMEM, -EFAULT. On failure part of the copy may be done.
  */
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
@@ -524,8 +526,8 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 			rc = -EINVAL;
 			break;
 		}
-		if ((flags & IOMMUFD_ACCESS_RW_WRITE) &&
-		    !(area->iommu_prot & IOMMU_WRITE)) {
+		if (!iopt_area_permits(area,
+				       flags & IOMMUFD_ACCESS_RW_WRITE)) {
 			rc = -EPERM;
 			break;
 		}

@@ -594,7 +594,8 @@ static bool pages_access_put(struct iopt_pages *pages, unsigned long first,
  * Undo with iopt_area_remove_access() of the same span.
  *
  * Context: Process context; iova_rwsem of the area's IOAS held.
- * Return: 0, -EPERM for a write pin of a read-only area, -ENOMEM, -EFAULT.
+ * Return: 0, -EPERM for a write pin of an area that is not writable or a
+ * read pin of one that is not readable, -ENOMEM, -EFAULT.
  */
 int iopt_area_add_access(struct iopt_area *area, unsigned long start_index,
 			 unsigned long last_index, struct page **out_pages,
@@ -606,8 +607,7 @@ int iopt_area_add_access(struct iopt_area *area, unsigned long start_index,
 
 	lockdep_assert_held(&area->iopt->iova_rwsem);
 
-	if ((flags & IOMMUFD_ACCESS_RW_WRITE) &&
-	    !(area->iommu_prot & IOMMU_WRITE))
+	if (!iopt_area_permits(area, flags & IOMMUFD_ACCESS_RW_WRITE))
 		return -EPERM;
 
 	mutex_lock(&pages->mutex);

@@ -1410,6 +1410,62 @@ TEST_F_TIMEOUT(iommufd_ioas, access_rw, 300)
 	close(access_fd);
 }
 
+/*
+ * A mapping made WRITEABLE but not READABLE: an access may write it and
+ * write-pin it, but reading it or pinning it without MOCK_FLAGS_ACCESS_WRITE
+ * is EPERM, also when the range starts in a readable area.
+ */
+TEST_F(iommufd_ioas, access_write_only)
+{
+	static const __u32 paths[] = { 0, MOCK_ACCESS_RW_SLOW_PATH };
+	static const uint8_t pattern[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	__u64 iova = self->base_iova, wo_iova = iova + PAGE_SIZE;
+	uint8_t *wo_mem = (uint8_t *)buffer + PAGE_SIZE;
+	int access_fd, pin_fd;
+	uint8_t tmp[8];
+	__u32 pages_id;
+	unsigned int p;
+
+	test_ioctl_ioas_map_fixed(buffer, PAGE_SIZE, iova);
+	ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id, wo_mem,
+					  PAGE_SIZE, &wo_iova,
+					  IOMMU_IOAS_MAP_WRITEABLE |
+						  IOMMU_IOAS_MAP_FIXED_IOVA));
+
+	test_cmd_create_access(self->ioas_id, &access_fd, 0);
+	for (p = 0; p != ARRAY_SIZE(paths); p++) {
+		test_err_access_rw(EPERM, access_fd, wo_iova, tmp, sizeof(tmp),
+				   paths[p]);
+		test_err_access_rw(EPERM, access_fd, wo_iova - 4, tmp,
+				   sizeof(tmp), paths[p]);
+		/* Writes are fine, also from the readable area on */
+		test_cmd_access_rw(access_fd, wo_iova + 16, (void *)pattern,
+				   sizeof(pattern),
+				   MOCK_ACCESS_RW_WRITE | paths[p]);
+		ASSERT_EQ(0, memcmp(wo_mem + 16, pattern, sizeof(pattern)));
+		test_cmd_access_rw(access_fd, wo_iova - 4, (void *)pattern,
+				   sizeof(pattern),
+				   MOCK_ACCESS_RW_WRITE | paths[p]);
+		ASSERT_EQ(0, memcmp(wo_mem - 4, pattern, sizeof(pattern)));
+	}
+	close(access_fd);
+
+	test_cmd_create_access(self->ioas_id, &pin_fd,
+			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	test_err_access_pages(EPERM, pin_fd, 0, wo_iova, PAGE_SIZE, NULL);
+	/* The readable page pinned first is let go again */
+	test_err_access_pages(EPERM, pin_fd, 0, iova, 2 * PAGE_SIZE, NULL);
+	test_cmd_access_pages(pin_fd, MOCK_FLAGS_ACCESS_WRITE, wo_iova,
+			      PAGE_SIZE, wo_mem, &pages_id);
+	test_cmd_destroy_access_pages(pin_fd, pages_id);
+	test_cmd_access_pages(pin_fd, MOCK_FLAGS_ACCESS_WRITE, iova,
+			      2 * PAGE_SIZE, buffer, &pages_id);
+	test_cmd_destroy_access_pages(pin_fd, pages_id);
+	close(pin_fd);
+	test_ioctl_ioas_unmap(iova, 2 * PAGE_SIZE);
+	test_cmd_md_check_refs(buffer, 2 * PAGE_SIZE, 0);
+}
+
 TEST_F(iommufd_ioas, access_replace_ioas)
 {
 	const __u64 iova = self->base_iova + 64 * PAGE_SIZE;
