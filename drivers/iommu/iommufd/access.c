@@ -15,6 +15,12 @@
  * iommufd_access_detach() asks the driver to drop its pins (access->ioas is
  * NULL then): new pins fail with -ENOENT meanwhile. access->pinned counts
  * the pages pinned, so that a driver holding none is not asked.
+ *
+ * Asking the driver means dropping access->ioas_lock, which its unpins
+ * take. access->change_lock, held from the start to the end of every
+ * attach, replace, detach and destroy, keeps another one of them out of
+ * that window: it waits for the first one to finish instead of finding
+ * access->ioas NULL and taking the access for not attached.
  */
 #include <linux/iommufd.h>
 #include <linux/mm.h>
@@ -50,6 +56,7 @@ iommufd_access_create(struct iommufd_ctx *ictx,
 	access->ops = ops;
 	access->data = data;
 	access->iova_alignment = ops->needs_pin_pages ? PAGE_SIZE : 1;
+	mutex_init(&access->change_lock);
 	mutex_init(&access->ioas_lock);
 	/* The driver's reference: IOMMU_DESTROY gets -EBUSY */
 	refcount_inc(&access->obj.users);
@@ -97,18 +104,23 @@ void iommufd_access_destroy_object(struct iommufd_object *obj)
 	struct iommufd_access *access =
 		container_of(obj, struct iommufd_access, obj);
 
+	mutex_lock(&access->change_lock);
 	mutex_lock(&access->ioas_lock);
-	/* Not during a replace or detach: the driver serializes them */
+	/* No replace or detach is half done: they hold change_lock */
 	if (!WARN_ON(access->ioas != access->ioas_unpin) && access->ioas)
 		__iommufd_access_detach(access);
 	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->change_lock);
 	mutex_destroy(&access->ioas_lock);
+	mutex_destroy(&access->change_lock);
 }
 
 /**
  * iommufd_access_attach() - Attach an access to an IOAS
  * @access: The access, not attached
  * @ioas_id: The IOAS
+ *
+ * Waits for a replace or detach of the access that is still running.
  *
  * Context: Process context.
  * Return: 0; -ENOENT (no such IOAS), -EINVAL (attached already),
@@ -119,6 +131,7 @@ int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 	struct iommufd_ioas *ioas;
 	int rc;
 
+	mutex_lock(&access->change_lock);
 	mutex_lock(&access->ioas_lock);
 	if (access->ioas) {
 		rc = -EINVAL;
@@ -138,6 +151,7 @@ int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 	iommufd_put_object(access->ictx, &ioas->obj);
 out_unlock:
 	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->change_lock);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
@@ -146,12 +160,14 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
  * Before the access leaves access->ioas: ask its driver, if it holds pins,
  * to drop them all. Pins and reads fail (-ENOENT) from here on, unpins
  * still find the IOAS (ioas_unpin); access->ioas is left NULL for the
- * caller to set. Drops ioas_lock around the callback and takes it again.
+ * caller to set. Drops ioas_lock around the callback and takes it again;
+ * change_lock, held throughout, keeps attach, replace and detach out.
  */
 static void access_ask_unpin(struct iommufd_access *access)
 {
 	bool unpin;
 
+	lockdep_assert_held(&access->change_lock);
 	lockdep_assert_held(&access->ioas_lock);
 
 	access->ioas = NULL;
@@ -163,6 +179,9 @@ static void access_ask_unpin(struct iommufd_access *access)
 		access->ops->unmap(access->data, 0, ULONG_MAX);
 
 	mutex_lock(&access->ioas_lock);
+	/* No pin could be added since: the driver must have dropped all */
+	if (IS_ENABLED(CONFIG_IOMMUFD_TEST))
+		WARN_ON_ONCE(access->pinned);
 }
 
 /**
@@ -173,7 +192,11 @@ static void access_ask_unpin(struct iommufd_access *access)
  * A driver that pins pages is asked (ops->unmap of everything) to drop its
  * pins on the old IOAS first; new pins fail until the move is done.
  *
- * Context: Process context; calls ops->unmap without iommufd locks held.
+ * Waits for another replace or a detach of the access that is still
+ * running.
+ *
+ * Context: Process context; calls ops->unmap with only the access's
+ * change_lock held.
  * Return: 0; -ENOENT (not attached, no such IOAS), -EADDRINUSE, -ENOMEM;
  * then the access is still on the old IOAS.
  */
@@ -183,6 +206,7 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 	u32 old_id;
 	int rc;
 
+	mutex_lock(&access->change_lock);
 	mutex_lock(&access->ioas_lock);
 	old_ioas = access->ioas;
 	if (!old_ioas) {
@@ -212,12 +236,14 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 	access->ioas = new_ioas;
 	access->ioas_unpin = new_ioas;
 	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->change_lock);
 	return 0;
 
 out_put:
 	iommufd_put_object(access->ictx, &new_ioas->obj);
 out_unlock:
 	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->change_lock);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
@@ -230,24 +256,26 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
  * pins first; new pins fail from the start of the call, so none can slip
  * in after the unmap callback.
  *
- * The driver serializes attach, replace, detach and destroy of one access:
- * none of them may run while iommufd_access_replace() or this is waiting
- * for the driver's unmap callback.
+ * Waits for a replace or another detach of the access that is still
+ * running; the driver's unmap callback must not attach, replace, detach or
+ * destroy the access itself (it would wait for itself).
  *
- * Context: Process context; calls ops->unmap without iommufd locks held.
+ * Context: Process context; calls ops->unmap with only the access's
+ * change_lock held.
  */
 void iommufd_access_detach(struct iommufd_access *access)
 {
+	mutex_lock(&access->change_lock);
 	mutex_lock(&access->ioas_lock);
-	/* Not attached, or a replace or detach of the same access is running */
-	if (WARN_ON(!access->ioas || access->ioas != access->ioas_unpin)) {
-		mutex_unlock(&access->ioas_lock);
-		return;
-	}
+	/* Not attached: the driver's bug (nothing is half done here) */
+	if (WARN_ON(!access->ioas || access->ioas != access->ioas_unpin))
+		goto out_unlock;
 	access_ask_unpin(access);
 	access->ioas = access->ioas_unpin;
 	__iommufd_access_detach(access);
+out_unlock:
 	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->change_lock);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
 
@@ -305,30 +333,33 @@ static bool access_span_aligned(struct iopt_area *area, unsigned long start,
 	return true;
 }
 
-static void access_unpin_range(struct io_pagetable *iopt, unsigned long iova,
-			       unsigned long last_iova)
+/*
+ * Unpin [iova, last_iova] area by area, as iommufd_access_pin_pages()
+ * pinned it. Return: the pages of the spans whose pin was there and is gone
+ * now; a span that matches no pin (the driver's bug) does not count.
+ */
+static unsigned long access_unpin_range(struct io_pagetable *iopt,
+					unsigned long iova,
+					unsigned long last_iova)
 {
 	struct iopt_area_contig_iter iter;
+	unsigned long unpinned = 0;
 	struct iopt_area *area;
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
 	for (area = iopt_area_contig_init(&iter, iopt, iova, last_iova); area;
 	     area = iopt_area_contig_next(&iter)) {
-		unsigned long start, last;
+		unsigned long start, last, first_index, last_index;
 
 		iopt_area_contig_span(&iter, &start, &last);
-		iopt_area_remove_access(area,
-					iopt_area_iova_to_index(area, start),
-					iopt_area_iova_to_index(area, last));
+		first_index = iopt_area_iova_to_index(area, start);
+		last_index = iopt_area_iova_to_index(area, last);
+		if (iopt_area_remove_access(area, first_index, last_index))
+			unpinned += last_index - first_index + 1;
 	}
 	WARN_ON(!iopt_area_contig_done(&iter));
-}
-
-/* Pages of [iova, last]: an access that pins works on page-aligned areas */
-static unsigned long access_nr_pages(unsigned long iova, unsigned long last)
-{
-	return (last >> PAGE_SHIFT) - (iova >> PAGE_SHIFT) + 1;
+	return unpinned;
 }
 
 /**
@@ -345,15 +376,16 @@ static unsigned long access_nr_pages(unsigned long iova, unsigned long last)
  * Context: Process context.
  * Return: 0; -ENOENT (not attached, or the range is not mapped without a
  * gap), -EINVAL (being unmapped, or areas meeting inside a page), -EPERM
- * (write pin of a read-only mapping), -EOVERFLOW, -ENOMEM, -EFAULT.
+ * (write pin of a mapping that is not WRITEABLE, read pin of one that is
+ * not READABLE), -EOVERFLOW, -ENOMEM, -EFAULT.
  */
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned long length, struct page **out_pages,
 			     unsigned int flags)
 {
 	struct iopt_area_contig_iter iter;
+	unsigned long last_iova, npinned = 0;
 	struct io_pagetable *iopt;
-	unsigned long last_iova;
 	struct iopt_area *area;
 	int rc = 0;
 
@@ -388,13 +420,15 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 					  out_pages, flags);
 		if (rc)
 			goto err_unpin;
+		npinned += last_index - first_index + 1;
 		out_pages += last_index - first_index + 1;
 	}
 	if (!iopt_area_contig_done(&iter)) {
 		rc = -ENOENT;
 		goto err_unpin;
 	}
-	access->pinned += access_nr_pages(iova, last_iova);
+	/* Counted as access_unpin_range() counts it back */
+	access->pinned += npinned;
 	up_read(&iopt->iova_rwsem);
 	mutex_unlock(&access->ioas_lock);
 	return 0;
@@ -420,8 +454,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
 void iommufd_access_unpin_pages(struct iommufd_access *access,
 				unsigned long iova, unsigned long length)
 {
+	unsigned long last_iova, unpinned;
 	struct io_pagetable *iopt;
-	unsigned long last_iova;
 
 	if (WARN_ON(!length) ||
 	    WARN_ON(check_add_overflow(iova, length - 1, &last_iova)))
@@ -431,10 +465,16 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 	if (!WARN_ON(!access->ioas_unpin)) {
 		iopt = &access->ioas_unpin->iopt;
 		down_read(&iopt->iova_rwsem);
-		access_unpin_range(iopt, iova, last_iova);
+		unpinned = access_unpin_range(iopt, iova, last_iova);
 		up_read(&iopt->iova_rwsem);
-		access->pinned -= min(access->pinned,
-				      access_nr_pages(iova, last_iova));
+		/*
+		 * Only what was unpinned: a bad unpin must not make a driver
+		 * that still holds pins look like one holding none, which
+		 * replace and detach would not ask to unpin.
+		 */
+		if (IS_ENABLED(CONFIG_IOMMUFD_TEST))
+			WARN_ON_ONCE(unpinned > access->pinned);
+		access->pinned -= min(access->pinned, unpinned);
 	}
 	mutex_unlock(&access->ioas_lock);
 }
@@ -451,7 +491,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
  *
  * Context: Process context or a kthread.
  * Return: 0; -ENOENT (not attached, or not mapped without a gap), -EINVAL
- * (being unmapped), -EPERM (write to a read-only mapping), -EOVERFLOW,
+ * (being unmapped), -EPERM (write to a mapping that is not WRITEABLE, read
+ * of one that is not READABLE), -EOVERFLOW,
  * -ENOMEM, -EFAULT. On failure part of the copy may be done.
  */
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
@@ -485,8 +526,8 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 			rc = -EINVAL;
 			break;
 		}
-		if ((flags & IOMMUFD_ACCESS_RW_WRITE) &&
-		    !(area->iommu_prot & IOMMU_WRITE)) {
+		if (!iopt_area_permits(area,
+				       flags & IOMMUFD_ACCESS_RW_WRITE)) {
 			rc = -EPERM;
 			break;
 		}

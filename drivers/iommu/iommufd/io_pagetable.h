@@ -112,6 +112,16 @@ static inline unsigned long iopt_area_iova_to_index(struct iopt_area *area,
 	return iopt_area_iova_to_byte(area, iova) >> PAGE_SHIFT;
 }
 
+/*
+ * May an in-kernel access write (@write) or read the memory of @area? A
+ * write needs a mapping made WRITEABLE, a read (or a pin without
+ * IOMMUFD_ACCESS_RW_WRITE) one made READABLE, as for the IOMMU.
+ */
+static inline bool iopt_area_permits(struct iopt_area *area, bool write)
+{
+	return area->iommu_prot & (write ? IOMMU_WRITE : IOMMU_READ);
+}
+
 /**
  * struct iopt_allowed - A range of IOMMU_IOAS_ALLOW_IOVAS
  * @node: The range in iopt->allowed_itree
@@ -182,7 +192,7 @@ void iopt_area_unfill_domain(struct iopt_area *area,
 int iopt_area_add_access(struct iopt_area *area, unsigned long start_index,
 			 unsigned long last_index, struct page **out_pages,
 			 unsigned int flags);
-void iopt_area_remove_access(struct iopt_area *area,
+bool iopt_area_remove_access(struct iopt_area *area,
 			     unsigned long start_index,
 			     unsigned long last_index);
 int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte,

@@ -37,6 +37,10 @@
  *
  * Lock order (outer first), for all of iommufd:
  *   igroup->lock               (struct iommufd_group: the group's attachment)
+ *   access->change_lock        (struct iommufd_access: one attach, replace,
+ *                               detach or destroy at a time; the driver's
+ *                               unmap callback runs under it, see
+ *                               struct iommufd_access)
  *   access->ioas_lock          (struct iommufd_access: its IOAS)
  *   ioas->mutex                (struct iommufd_ioas: its list of HWPTs)
  *   iopt->domains_rwsem        (struct io_pagetable: domains, accesses)
@@ -360,13 +364,33 @@ static inline bool hwpt_is_paging(struct iommufd_hw_pagetable *hwpt)
 	return hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING;
 }
 
+/*
+ * Lock order of an access, outer first:
+ *   the driver's own locks held when it calls iommufd_access_attach(),
+ *   _replace(), _detach() or _destroy() (VFIO: the device set's lock)
+ *   access->change_lock
+ *   the locks the driver's ops->unmap takes (selftest: staccess->lock;
+ *   mdma: mdma->lock); ops->unmap is called from replace and detach with
+ *   change_lock held (ioas_lock dropped), and from IOMMU_IOAS_UNMAP with
+ *   no access lock held
+ *   access->ioas_lock (iommufd_access_pin_pages(), _unpin_pages(), _rw(),
+ *   called under the driver's locks)
+ *   ioas->mutex, iopt->domains_rwsem, iopt->iova_rwsem, pages->mutex
+ * So ops->unmap must not attach, replace, detach or destroy its access,
+ * and a driver must not call those holding a lock its ops->unmap takes.
+ */
+
 /**
  * struct iommufd_access - An in-kernel user of an IOAS (emulated devices)
  * @obj: The object header
  * @ictx: The context; the access holds a reference on its file
  * @ioas: The attached IOAS (a long-term user of it), or NULL
  * @ioas_unpin: During a replace, the IOAS pins are still being dropped on
- * @ioas_lock: Protects @ioas and @ioas_unpin; taken before the IOAS locks
+ * @change_lock: Held across a whole attach, replace, detach or destroy,
+ *		 also while ops->unmap runs for them: one at a time
+ * @ioas_lock: Protects @ioas, @ioas_unpin and @pinned; taken before the
+ *	       IOAS locks
+ * @pinned: Pages pinned through the access and not unpinned yet
  * @ops: The driver's callbacks
  * @data: Passed to @ops
  * @iova_alignment: PAGE_SIZE if the access pins pages, else 1
@@ -377,8 +401,8 @@ struct iommufd_access {
 	struct iommufd_ctx *ictx;
 	struct iommufd_ioas *ioas;
 	struct iommufd_ioas *ioas_unpin;
+	struct mutex change_lock; /* serializes attach/replace/detach */
 	struct mutex ioas_lock; /* protects ioas, ioas_unpin, pinned */
-	/* Pages pinned through the access and not unpinned yet */
 	unsigned long pinned;
 	const struct iommufd_access_ops *ops;
 	void *data;

@@ -164,14 +164,24 @@ static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 	}
 }
 
-static unsigned long pages_pfn(struct iopt_pages *pages, unsigned long index)
+/*
+ * The PFN of a pinned index. Callers ask only for indices a node covers;
+ * an index that is not pinned is a bug of iommufd and fails: no page
+ * stands in for it (a domain or a driver would use memory that is not
+ * the user's).
+ */
+static int pages_pfn(struct iopt_pages *pages, unsigned long index,
+		     unsigned long *pfn)
 {
-	void *entry = xa_load(&pages->pinned_pfns, index);
+	void *entry;
 
-	/* Only pinned indices are asked for; never hand out PFN 0 instead */
-	if (WARN_ON(!xa_is_value(entry)))
-		return page_to_pfn(ZERO_PAGE(0));
-	return xa_to_value(entry);
+	lockdep_assert_held(&pages->mutex);
+
+	entry = xa_load(&pages->pinned_pfns, index);
+	if (WARN_ON_ONCE(!xa_is_value(entry)))
+		return -EFAULT;
+	*pfn = xa_to_value(entry);
+	return 0;
 }
 
 /*
@@ -378,7 +388,7 @@ static int area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 	unsigned long start_byte = area->pages_offset;
 	unsigned long end_byte = start_byte + iopt_area_length(area);
 	unsigned long run_iova = iopt_area_iova(area);
-	unsigned long run_len = 0, index;
+	unsigned long run_len = 0, index, pfn;
 	phys_addr_t run_phys = 0;
 	int rc;
 
@@ -386,8 +396,12 @@ static int area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 	     index <= iopt_area_last_index(area); index++) {
 		unsigned long pg_start = max(start_byte, index << PAGE_SHIFT);
 		unsigned long pg_end = min(end_byte, (index + 1) << PAGE_SHIFT);
-		phys_addr_t phys = PFN_PHYS(pages_pfn(area->pages, index)) +
-				   (pg_start & ~PAGE_MASK);
+		phys_addr_t phys;
+
+		rc = pages_pfn(area->pages, index, &pfn);
+		if (rc)
+			goto err_unmap;
+		phys = PFN_PHYS(pfn) + (pg_start & ~PAGE_MASK);
 
 		if (run_len &&
 		    (disable_large_pages || run_phys + run_len != phys)) {
@@ -580,28 +594,34 @@ static bool pages_access_put(struct iopt_pages *pages, unsigned long first,
  * Undo with iopt_area_remove_access() of the same span.
  *
  * Context: Process context; iova_rwsem of the area's IOAS held.
- * Return: 0, -EPERM for a write pin of a read-only area, -ENOMEM, -EFAULT.
+ * Return: 0, -EPERM for a write pin of an area that is not writable or a
+ * read pin of one that is not readable, -ENOMEM, -EFAULT.
  */
 int iopt_area_add_access(struct iopt_area *area, unsigned long start_index,
 			 unsigned long last_index, struct page **out_pages,
 			 unsigned int flags)
 {
 	struct iopt_pages *pages = area->pages;
-	unsigned long index;
+	unsigned long index, pfn;
 	int rc;
 
 	lockdep_assert_held(&area->iopt->iova_rwsem);
 
-	if ((flags & IOMMUFD_ACCESS_RW_WRITE) &&
-	    !(area->iommu_prot & IOMMU_WRITE))
+	if (!iopt_area_permits(area, flags & IOMMUFD_ACCESS_RW_WRITE))
 		return -EPERM;
 
 	mutex_lock(&pages->mutex);
 	rc = pages_access_get(pages, start_index, last_index);
 	if (rc)
 		goto out_unlock;
-	for (index = start_index; index <= last_index; index++)
-		*out_pages++ = pfn_to_page(pages_pfn(pages, index));
+	for (index = start_index; index <= last_index; index++) {
+		rc = pages_pfn(pages, index, &pfn);
+		if (rc) {
+			pages_access_put(pages, start_index, last_index);
+			goto out_unlock;
+		}
+		*out_pages++ = pfn_to_page(pfn);
+	}
 	area->num_accesses++;
 out_unlock:
 	mutex_unlock(&pages->mutex);
@@ -615,21 +635,28 @@ out_unlock:
  * @last_index: Last index, as pinned
  *
  * Context: Process context; iova_rwsem of the area's IOAS held.
+ * Return: true if a pin of exactly that span was there and is gone; false
+ * (and nothing changed) for the unpin of something never pinned through
+ * the area, a bug of the access's driver.
  */
-void iopt_area_remove_access(struct iopt_area *area,
+bool iopt_area_remove_access(struct iopt_area *area,
 			     unsigned long start_index,
 			     unsigned long last_index)
 {
 	struct iopt_pages *pages = area->pages;
+	bool removed = false;
 
 	lockdep_assert_held(&area->iopt->iova_rwsem);
 
 	mutex_lock(&pages->mutex);
 	/* The area's count only drops for a pin that was there */
 	if (!WARN_ON(!area->num_accesses) &&
-	    pages_access_put(pages, start_index, last_index))
+	    pages_access_put(pages, start_index, last_index)) {
 		area->num_accesses--;
+		removed = true;
+	}
 	mutex_unlock(&pages->mutex);
+	return removed;
 }
 
 /**
@@ -666,11 +693,13 @@ int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte,
 	while (length) {
 		unsigned long offset = start_byte & ~PAGE_MASK;
 		unsigned long n = min(length, PAGE_SIZE - offset);
-		struct page *page;
+		unsigned long pfn;
 		void *va;
 
-		page = pfn_to_page(pages_pfn(pages, start_byte >> PAGE_SHIFT));
-		va = kmap_local_page(page);
+		rc = pages_pfn(pages, start_byte >> PAGE_SHIFT, &pfn);
+		if (rc)
+			break;
+		va = kmap_local_page(pfn_to_page(pfn));
 		if (write)
 			memcpy(va + offset, data, n);
 		else

@@ -32,6 +32,7 @@
  */
 #include <linux/anon_inodes.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/fault-inject.h>
 #include <linux/file.h>
 #include <linux/idr.h>
@@ -39,6 +40,7 @@
 #include <linux/iommufd.h>
 #include <linux/iova_bitmap.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/overflow.h>
 #include <linux/platform_device.h>
 #include <linux/sizes.h>
@@ -70,6 +72,18 @@ size_t iommufd_test_memory_limit = 65536;
 
 /* The largest ACCESS_PAGES and ACCESS_RW request */
 #define MOCK_ACCESS_MAX_LENGTH SZ_16M
+
+/*
+ * Test hook: the next unmap callback of a mock access asked to drop
+ * everything (what iommufd_access_replace() and iommufd_access_detach()
+ * ask) sleeps this many milliseconds first, at most 10 s, so that a test
+ * can act while the access waits for its driver. That callback clears it.
+ * /sys/module/iommufd/parameters/test_access_unmap_delay_ms, root only.
+ */
+static unsigned int test_access_unmap_delay_ms;
+module_param(test_access_unmap_delay_ms, uint, 0600);
+MODULE_PARM_DESC(test_access_unmap_delay_ms,
+		 "Test only: delay (ms) of a mock access's next unmap-all");
 
 /**
  * iommufd_should_fail() - Fault injection point of iommufd
@@ -1061,6 +1075,13 @@ static void iommufd_test_access_unmap(void *data, unsigned long iova,
 		return;
 	if (check_add_overflow(iova, length - 1, &last))
 		last = ULONG_MAX;
+
+	if (!iova && length == ULONG_MAX) {
+		unsigned int delay_ms = xchg(&test_access_unmap_delay_ms, 0);
+
+		if (delay_ms)
+			msleep_interruptible(min(delay_ms, 10000U));
+	}
 
 	mutex_lock(&staccess->lock);
 	list_for_each_entry_safe(item, tmp, &staccess->items, items_elm) {

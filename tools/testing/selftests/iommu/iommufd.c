@@ -10,10 +10,12 @@
  */
 #include <assert.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
@@ -1757,6 +1759,62 @@ TEST_F_TIMEOUT(iommufd_ioas, access_rw, 300)
 	close(access_fd);
 }
 
+/*
+ * A mapping made WRITEABLE but not READABLE: an access may write it and
+ * write-pin it, but reading it or pinning it without MOCK_FLAGS_ACCESS_WRITE
+ * is EPERM, also when the range starts in a readable area.
+ */
+TEST_F(iommufd_ioas, access_write_only)
+{
+	static const __u32 paths[] = { 0, MOCK_ACCESS_RW_SLOW_PATH };
+	static const uint8_t pattern[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	__u64 iova = self->base_iova, wo_iova = iova + PAGE_SIZE;
+	uint8_t *wo_mem = (uint8_t *)buffer + PAGE_SIZE;
+	int access_fd, pin_fd;
+	uint8_t tmp[8];
+	__u32 pages_id;
+	unsigned int p;
+
+	test_ioctl_ioas_map_fixed(buffer, PAGE_SIZE, iova);
+	ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id, wo_mem,
+					  PAGE_SIZE, &wo_iova,
+					  IOMMU_IOAS_MAP_WRITEABLE |
+						  IOMMU_IOAS_MAP_FIXED_IOVA));
+
+	test_cmd_create_access(self->ioas_id, &access_fd, 0);
+	for (p = 0; p != ARRAY_SIZE(paths); p++) {
+		test_err_access_rw(EPERM, access_fd, wo_iova, tmp, sizeof(tmp),
+				   paths[p]);
+		test_err_access_rw(EPERM, access_fd, wo_iova - 4, tmp,
+				   sizeof(tmp), paths[p]);
+		/* Writes are fine, also from the readable area on */
+		test_cmd_access_rw(access_fd, wo_iova + 16, (void *)pattern,
+				   sizeof(pattern),
+				   MOCK_ACCESS_RW_WRITE | paths[p]);
+		ASSERT_EQ(0, memcmp(wo_mem + 16, pattern, sizeof(pattern)));
+		test_cmd_access_rw(access_fd, wo_iova - 4, (void *)pattern,
+				   sizeof(pattern),
+				   MOCK_ACCESS_RW_WRITE | paths[p]);
+		ASSERT_EQ(0, memcmp(wo_mem - 4, pattern, sizeof(pattern)));
+	}
+	close(access_fd);
+
+	test_cmd_create_access(self->ioas_id, &pin_fd,
+			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	test_err_access_pages(EPERM, pin_fd, 0, wo_iova, PAGE_SIZE, NULL);
+	/* The readable page pinned first is let go again */
+	test_err_access_pages(EPERM, pin_fd, 0, iova, 2 * PAGE_SIZE, NULL);
+	test_cmd_access_pages(pin_fd, MOCK_FLAGS_ACCESS_WRITE, wo_iova,
+			      PAGE_SIZE, wo_mem, &pages_id);
+	test_cmd_destroy_access_pages(pin_fd, pages_id);
+	test_cmd_access_pages(pin_fd, MOCK_FLAGS_ACCESS_WRITE, iova,
+			      2 * PAGE_SIZE, buffer, &pages_id);
+	test_cmd_destroy_access_pages(pin_fd, pages_id);
+	close(pin_fd);
+	test_ioctl_ioas_unmap(iova, 2 * PAGE_SIZE);
+	test_cmd_md_check_refs(buffer, 2 * PAGE_SIZE, 0);
+}
+
 TEST_F(iommufd_ioas, access_replace_ioas)
 {
 	const __u64 iova = self->base_iova + 64 * PAGE_SIZE;
@@ -1804,6 +1862,123 @@ TEST_F(iommufd_ioas, access_replace_ioas)
 	test_ioctl_destroy(ioas_b);
 	close(access_fd);
 	test_ioctl_ioas_unmap(iova, PAGE_SIZE);
+}
+
+/*
+ * Test hook of selftest.c: the next unmap-everything callback of a mock
+ * access (what a replace or detach sends its driver) sleeps this many ms.
+ */
+#define ACCESS_UNMAP_DELAY \
+	"/sys/module/iommufd/parameters/test_access_unmap_delay_ms"
+
+static bool set_access_unmap_delay(unsigned int ms)
+{
+	char buf[16];
+	int fd, len;
+	bool ok;
+
+	fd = open(ACCESS_UNMAP_DELAY, O_WRONLY);
+	if (fd < 0)
+		return false;
+	len = snprintf(buf, sizeof(buf), "%u\n", ms);
+	ok = write(fd, buf, len) == len;
+	close(fd);
+	return ok;
+}
+
+struct access_replace_args {
+	int fd;
+	int access_fd;
+	__u32 ioas_id;
+	int rc;
+	int err;
+};
+
+static void *access_replace_thread(void *data)
+{
+	struct access_replace_args *args = data;
+
+	args->rc = _test_cmd_access_replace_ioas(args->fd, args->access_fd,
+						 args->ioas_id);
+	args->err = errno;
+	return NULL;
+}
+
+/*
+ * While a replace waits for the driver to drop its pins (the unmap
+ * callback, slowed down by the hook), the access is on no IOAS: reads fail
+ * with ENOENT. A second replace of it in that window must wait for the
+ * first one and then move the access on, not fail with ENOENT (nor slip in
+ * and leave the access in two IOAS). Then the access is on the last IOAS
+ * only, its pin of the first is gone, and every IOAS it left can go.
+ */
+TEST_F(iommufd_ioas, access_replace_during_unpin)
+{
+	const __u64 iova = self->base_iova + 64 * PAGE_SIZE;
+	struct access_replace_args args = {};
+	__u32 ioas_a, ioas_b, ioas_c, pages_id;
+	struct timespec start, now = {};
+	int access_fd, rc, err = 0;
+	uint8_t tmp[16];
+	pthread_t thread;
+
+	if (!set_access_unmap_delay(0))
+		SKIP(return, "cannot write %s", ACCESS_UNMAP_DELAY);
+
+	test_ioctl_ioas_alloc(&ioas_a);
+	test_ioctl_ioas_alloc(&ioas_b);
+	test_ioctl_ioas_alloc(&ioas_c);
+	test_ioctl_ioas_map_fixed_id(ioas_a, buffer, PAGE_SIZE, iova);
+	test_ioctl_ioas_map_fixed_id(ioas_b, (uint8_t *)buffer + PAGE_SIZE,
+				     PAGE_SIZE, iova);
+	test_ioctl_ioas_map_fixed_id(ioas_c, (uint8_t *)buffer + 2 * PAGE_SIZE,
+				     PAGE_SIZE, iova);
+	test_cmd_create_access(ioas_a, &access_fd,
+			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	/* A driver holding a pin is asked to unpin: the hook runs */
+	test_cmd_access_pages(access_fd, 0, iova, PAGE_SIZE, buffer,
+			      &pages_id);
+
+	ASSERT_TRUE(set_access_unmap_delay(1000));
+	args.fd = self->fd;
+	args.access_fd = access_fd;
+	args.ioas_id = ioas_b;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, access_replace_thread,
+				    &args));
+
+	/* Until the first replace is in the window */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		rc = _test_cmd_access_rw(self->fd, access_fd, iova, tmp, 1, 0);
+		if (rc) {
+			err = errno;
+			break;
+		}
+		usleep(200);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec < 5);
+	EXPECT_EQ(-1, rc);
+	EXPECT_EQ(ENOENT, err);
+
+	/* Waits for the first replace, then moves the access on to C */
+	rc = _test_cmd_access_replace_ioas(self->fd, access_fd, ioas_c);
+	err = rc ? errno : 0;
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	set_access_unmap_delay(0);
+	EXPECT_EQ(0, args.rc);
+	EXPECT_EQ(0, rc);
+	EXPECT_EQ(0, err);
+
+	/* On C alone; the pin on A went in the first replace */
+	test_cmd_access_rw(access_fd, iova + 8, tmp, sizeof(tmp), 0);
+	EXPECT_EQ(0, memcmp(tmp, (uint8_t *)buffer + 2 * PAGE_SIZE + 8,
+			    sizeof(tmp)));
+	test_err_destroy_access_pages(ENOENT, access_fd, pages_id);
+	test_ioctl_destroy(ioas_a);
+	test_ioctl_destroy(ioas_b);
+	test_err_destroy(EBUSY, ioas_c);
+	close(access_fd);
+	test_ioctl_destroy(ioas_c);
 }
 
 /*
