@@ -131,6 +131,8 @@ int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 	}
 	rc = iopt_add_access(&ioas->iopt, access);
 	if (!rc) {
+		/* CONFIG_IOMMUFD_TEST: the selftest races IOMMU_DESTROY here */
+		iommufd_test_attach_delay();
 		iommufd_object_get_user(access->ictx, &ioas->obj);
 		access->ioas = ioas;
 		access->ioas_unpin = ioas;

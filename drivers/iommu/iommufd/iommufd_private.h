@@ -528,7 +528,9 @@ static inline bool iommufd_vfio_compat_opened_as_container(struct file *filp)
 
 /*
  * CONFIG_IOMMUFD_TEST: the mock driver and IOMMU_TEST_CMD (selftest.c),
- * and the fault-injection points the fail_nth selftest sweeps.
+ * the fault-injection points the fail_nth selftest sweeps, and the delays
+ * that open the window of the IOMMU_DESTROY race for the selftest (debugfs
+ * iommufd/, see selftest.c); without it they compile to nothing.
  */
 #ifdef CONFIG_IOMMUFD_TEST
 int iommufd_test(struct iommufd_ucmd *ucmd);
@@ -537,6 +539,8 @@ bool iommufd_should_fail(void);
 int __init iommufd_test_init(void);
 void iommufd_test_exit(void);
 bool iommufd_selftest_is_mock_dev(struct device *dev);
+void iommufd_test_destroy_delay(void);
+void iommufd_test_attach_delay(void);
 extern size_t iommufd_test_memory_limit;
 #else
 static inline bool iommufd_should_fail(void)
@@ -556,6 +560,14 @@ static inline void iommufd_test_exit(void)
 static inline bool iommufd_selftest_is_mock_dev(struct device *dev)
 {
 	return false;
+}
+
+static inline void iommufd_test_destroy_delay(void)
+{
+}
+
+static inline void iommufd_test_attach_delay(void)
+{
 }
 #endif
 

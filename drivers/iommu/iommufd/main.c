@@ -218,8 +218,16 @@ static bool iommufd_object_remove_unused(struct iommufd_ctx *ictx,
 {
 	lockdep_assert_held(&ictx->objects.xa_lock);
 
-	if (refcount_read(&obj->users) != 1 ||
-	    !refcount_dec_if_one(&obj->shortterm_users))
+	if (refcount_read(&obj->users) != 1)
+		return false;
+	/*
+	 * CONFIG_IOMMUFD_TEST: the selftest holds us here (busy-waiting, the
+	 * lock is a spinlock) while another thread raises users and drops
+	 * its short-term reference: what the lock must keep out of this
+	 * window.
+	 */
+	iommufd_test_destroy_delay();
+	if (!refcount_dec_if_one(&obj->shortterm_users))
 		return false;
 	xas_store(xas, XA_ZERO_ENTRY);
 	return true;
