@@ -144,7 +144,9 @@ int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 	}
 	rc = iopt_add_access(&ioas->iopt, access);
 	if (!rc) {
-		iommufd_object_get_user(&ioas->obj);
+		/* CONFIG_IOMMUFD_TEST: the selftest races IOMMU_DESTROY here */
+		iommufd_test_attach_delay();
+		iommufd_object_get_user(access->ictx, &ioas->obj);
 		access->ioas = ioas;
 		access->ioas_unpin = ioas;
 	}
@@ -228,7 +230,7 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 	rc = iopt_add_access(&new_ioas->iopt, access);
 	if (rc)
 		goto out_put;
-	iommufd_object_get_user(&new_ioas->obj);
+	iommufd_object_get_user(access->ictx, &new_ioas->obj);
 	iommufd_put_object(access->ictx, &new_ioas->obj);
 	access_ask_unpin(access);
 	iopt_remove_access(&old_ioas->iopt, access, old_id);

@@ -252,7 +252,8 @@ static int iommufd_group_setup_msi(struct iommufd_group *igroup,
 /**
  * iommufd_hwpt_attach_device() - Attach a device to a HWPT
  * @hwpt: The HWPT; the caller holds a reference (short-term, or it owns the
- *	  HWPT under construction)
+ *	  HWPT under construction), or the group is on it and its attached
+ *	  devices' long-term references are kept by the group's lock
  * @idev: A bound device, not attached
  *
  * The first device of its group attaches the group to @hwpt's domain; later
@@ -305,7 +306,7 @@ int iommufd_hwpt_attach_device(struct iommufd_hw_pagetable *hwpt,
 		igroup->hwpt = hwpt;
 	}
 
-	iommufd_object_get_user(&hwpt->obj);
+	iommufd_object_get_user(idev->ictx, &hwpt->obj);
 	list_add_tail(&idev->group_item, &igroup->device_list);
 	return 0;
 
@@ -402,7 +403,7 @@ iommufd_device_replace_hwpt(struct iommufd_device *idev,
 	list_for_each_entry(cur, &igroup->device_list, group_item) {
 		if (old_ioas && old_ioas != new_ioas)
 			iopt_remove_reserved_iova(&old_ioas->iopt, cur->dev);
-		iommufd_object_get_user(&hwpt->obj);
+		iommufd_object_get_user(idev->ictx, &hwpt->obj);
 		nr++;
 	}
 	igroup->hwpt = hwpt;

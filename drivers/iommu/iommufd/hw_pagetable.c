@@ -166,7 +166,7 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	INIT_LIST_HEAD(&hwpt_paging->hwpt_item);
 	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 	hwpt_paging->ioas = ioas;
-	iommufd_object_get_user(&ioas->obj);
+	iommufd_object_get_user(ictx, &ioas->obj);
 
 	/* Drivers without domain_alloc_user get an unmanaged domain of 6.1 */
 	domain = iommu_domain_alloc_user(idev->dev, flags, NULL, user_data);
@@ -233,7 +233,7 @@ iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx,
 	if (IS_ERR(hwpt_nested))
 		return hwpt_nested;
 	hwpt_nested->parent = parent;
-	iommufd_object_get_user(&parent->common.obj);
+	iommufd_object_get_user(ictx, &parent->common.obj);
 
 	domain = iommu_domain_alloc_user(idev->dev, flags,
 					 parent->common.domain, user_data);

@@ -25,15 +25,36 @@
  *
  * Two reference counts:
  *   users          long-term references: other objects built on this one
- *                  (an HWPT on its IOAS, a device on its HWPT), and the
- *                  table itself holds one. An object can only be destroyed
- *                  when the table's is the last.
+ *                  (an HWPT on its IOAS, a device on its HWPT, an access on
+ *                  its IOAS), the kernel owner of a device or an access, and
+ *                  the table itself holds one. An object can only be
+ *                  destroyed when the table's is the last.
  *   shortterm_users references for the duration of one ioctl, taken by
- *                  iommufd_get_object(); the table holds one too. Destroy
- *                  waits for the others to drain, so an ioctl never sees an
- *                  object being destroyed under it.
- * A long-term reference may only be taken by a holder of a short-term one;
- * destroy re-checks users after the short-term references have drained.
+ *                  iommufd_get_object(); the table holds one too, for as
+ *                  long as the object is in the table (its id not
+ *                  XA_ZERO_ENTRY). Destroy never proceeds while another is
+ *                  held, so an ioctl never sees an object destroyed under it.
+ *
+ * The rule that makes "unused" one decision nothing can slip past:
+ *   users is only ever raised under the xa_lock of the table
+ *   (iommufd_object_get_user()), by a holder of a short-term reference on
+ *   the object or of a long-term one it keeps until the raise is done.
+ *   Destroy checks that users is 1 and takes the table's short-term
+ *   reference away (1 -> 0) in one critical section of that same lock.
+ * So a thread that takes a long-term reference and then drops its short-term
+ * one (iommufd_access_attach(), a device attaching to an HWPT, an HWPT built
+ * on an IOAS) has either raised users before that critical section (destroy
+ * sees users > 1) or still holds its short-term reference in it (destroy
+ * sees shortterm_users > 1): -EBUSY, and the object is untouched. Once
+ * shortterm_users is 0 no lookup succeeds, so users can only go down.
+ * iommufd_object_put_and_destroy(), which cannot fail, takes the object out
+ * of the table first, waits for the short-term references to drain and
+ * checks users again under the same lock; a user that appeared meanwhile
+ * keeps the object (it goes back in the table).
+ * Objects not in the table yet (before iommufd_object_finalize()) are
+ * reachable by nobody: their creator raises users without the lock.
+ * Lowering either count needs no lock: a destroy that does not see the
+ * drop yet answers -EBUSY, as it would have a moment earlier.
  *
  * Lock order (outer first), for all of iommufd:
  *   igroup->lock               (struct iommufd_group: the group's attachment)
@@ -47,9 +68,10 @@
  *   iopt->iova_rwsem           (struct io_pagetable: the IOVA trees)
  *   pages->mutex               (struct iopt_pages: pins and their users)
  *   mmap_lock of the mm owning the user memory (pinning)
- *   ictx->objects xa_lock      (spinlock; protects the table and the check
- *                               of users on destroy; taken under any of the
- *                               above, nothing is taken under it)
+ *   ictx->objects xa_lock      (spinlock; protects the table, the check
+ *                               of users on destroy and every raise of
+ *                               users; taken under any of the above,
+ *                               nothing is taken under it)
  * Every helper that needs one of them says so with lockdep_assert_held().
  */
 #ifndef __IOMMUFD_PRIVATE_H
@@ -121,7 +143,8 @@ enum iommufd_object_type {
 /**
  * struct iommufd_object - What every object starts with
  * @shortterm_users: References held by running ioctls (see top of file)
- * @users: Long-term references (see top of file)
+ * @users: Long-term references (see top of file); raised only under the
+ *	   table's xa_lock, by iommufd_object_get_user()
  * @type: The kind of object
  * @id: Its id in the context
  */
@@ -189,10 +212,25 @@ static inline void iommufd_put_object(struct iommufd_ctx *ictx,
 		wake_up_all(&ictx->destroy_wait);
 }
 
-/* Take a long-term reference; the caller holds a short-term one */
-static inline void iommufd_object_get_user(struct iommufd_object *obj)
+/**
+ * iommufd_object_get_user() - Take a long-term reference
+ * @ictx: The context of @obj
+ * @obj: The object; the caller holds a short-term reference on it, or a
+ *	 long-term one it keeps until this returns, or created it and has
+ *	 not finalized it yet
+ *
+ * Raised under the table's xa_lock, so that it is ordered against the one
+ * critical section in which IOMMU_DESTROY decides that @obj is unused (see
+ * the top of the file).
+ *
+ * Context: Process context; takes the xa_lock of the table.
+ */
+static inline void iommufd_object_get_user(struct iommufd_ctx *ictx,
+					   struct iommufd_object *obj)
 {
+	xa_lock(&ictx->objects);
 	refcount_inc(&obj->users);
+	xa_unlock(&ictx->objects);
 }
 
 static inline void iommufd_object_put_user(struct iommufd_object *obj)
@@ -514,7 +552,9 @@ static inline bool iommufd_vfio_compat_opened_as_container(struct file *filp)
 
 /*
  * CONFIG_IOMMUFD_TEST: the mock driver and IOMMU_TEST_CMD (selftest.c),
- * and the fault-injection points the fail_nth selftest sweeps.
+ * the fault-injection points the fail_nth selftest sweeps, and the delays
+ * that open the window of the IOMMU_DESTROY race for the selftest (debugfs
+ * iommufd/, see selftest.c); without it they compile to nothing.
  */
 #ifdef CONFIG_IOMMUFD_TEST
 int iommufd_test(struct iommufd_ucmd *ucmd);
@@ -523,6 +563,8 @@ bool iommufd_should_fail(void);
 int __init iommufd_test_init(void);
 void iommufd_test_exit(void);
 bool iommufd_selftest_is_mock_dev(struct device *dev);
+void iommufd_test_destroy_delay(void);
+void iommufd_test_attach_delay(void);
 extern size_t iommufd_test_memory_limit;
 #else
 static inline bool iommufd_should_fail(void)
@@ -542,6 +584,14 @@ static inline void iommufd_test_exit(void)
 static inline bool iommufd_selftest_is_mock_dev(struct device *dev)
 {
 	return false;
+}
+
+static inline void iommufd_test_destroy_delay(void)
+{
+}
+
+static inline void iommufd_test_attach_delay(void)
+{
 }
 #endif
 

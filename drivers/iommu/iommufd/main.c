@@ -2,6 +2,15 @@
 /*
  * /dev/iommu: the context of an open, its object table and the ioctl
  * dispatcher. The object model is described in iommufd_private.h.
+ *
+ * Destroying an object userspace names (IOMMU_DESTROY) is decided in one
+ * critical section of the table's xa_lock: users must be 1 (the table's)
+ * and the table's short-term reference must be the only one; it is taken
+ * away and the id tombstoned together. Long-term references are only taken
+ * under that same lock (iommufd_object_get_user()) by threads holding a
+ * short-term reference, so no attach that is in flight can take one after
+ * the decision: it is seen either in users or in shortterm_users, and the
+ * destroy answers -EBUSY leaving the object as it was.
  */
 #define pr_fmt(fmt) "iommufd: " fmt
 
@@ -194,6 +203,36 @@ static void iommufd_object_destroy_removed(struct iommufd_ctx *ictx,
 	kfree(obj);
 }
 
+/*
+ * The decision that @obj, in the table at @xas, is unused, and its removal:
+ * no long-term reference but the table's, and no short-term one but the
+ * table's, which is taken away, with the id tombstoned so lookups stop.
+ * Long-term references are only raised under the xa_lock held here, by
+ * holders of a short-term one (see iommufd_private.h): a raise that is in
+ * flight shows in one count or the other, and none can follow a true
+ * return.
+ */
+static bool iommufd_object_remove_unused(struct iommufd_ctx *ictx,
+					 struct xa_state *xas,
+					 struct iommufd_object *obj)
+{
+	lockdep_assert_held(&ictx->objects.xa_lock);
+
+	if (refcount_read(&obj->users) != 1)
+		return false;
+	/*
+	 * CONFIG_IOMMUFD_TEST: the selftest holds us here (busy-waiting, the
+	 * lock is a spinlock) while another thread raises users and drops
+	 * its short-term reference: what the lock must keep out of this
+	 * window.
+	 */
+	iommufd_test_destroy_delay();
+	if (!refcount_dec_if_one(&obj->shortterm_users))
+		return false;
+	xas_store(xas, XA_ZERO_ENTRY);
+	return true;
+}
+
 /**
  * iommufd_object_destroy_user() - Destroy an object nothing uses
  * @ictx: The context
@@ -219,18 +258,10 @@ int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id,
 		xa_unlock(&ictx->objects);
 		return -ENOENT;
 	}
-	/*
-	 * Lookups take short-term references under the xa_lock: with only
-	 * the table's left and taken away here, no ioctl uses the object and
-	 * none can start; long-term references are only taken by holders of
-	 * short-term ones, so users stays 1.
-	 */
-	if (refcount_read(&obj->users) != 1 ||
-	    !refcount_dec_if_one(&obj->shortterm_users)) {
+	if (!iommufd_object_remove_unused(ictx, &xas, obj)) {
 		xa_unlock(&ictx->objects);
 		return -EBUSY;
 	}
-	xas_store(&xas, XA_ZERO_ENTRY);
 	xa_unlock(&ictx->objects);
 
 	iommufd_object_destroy_removed(ictx, obj);
@@ -270,12 +301,24 @@ void iommufd_object_put_and_destroy(struct iommufd_ctx *ictx,
 	if (!refcount_dec_and_test(&obj->shortterm_users))
 		wait_event(ictx->destroy_wait,
 			   refcount_read(&obj->shortterm_users) == 0);
+
+	/*
+	 * One of them may have built something on it (a device joined an
+	 * automatic HWPT): checked under the lock users is raised under, so
+	 * a raise made before its holder dropped the short-term reference we
+	 * waited for is seen. That user destroys the object later; it goes
+	 * back in the table, with the table's short-term reference.
+	 */
+	xas_reset(&xas);
+	xa_lock(&ictx->objects);
 	if (refcount_read(&obj->users) != 1) {
-		/* One of them built something on it: that user destroys it */
 		refcount_set(&obj->shortterm_users, 1);
-		xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
+		/* Into the tombstone's slot: no allocation */
+		xas_store(&xas, obj);
+		xa_unlock(&ictx->objects);
 		return;
 	}
+	xa_unlock(&ictx->objects);
 	iommufd_object_destroy_removed(ictx, obj);
 }
 

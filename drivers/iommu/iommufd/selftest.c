@@ -2,7 +2,8 @@
 /*
  * CONFIG_IOMMUFD_TEST: a mock IOMMU driver and IOMMU_TEST_CMD, through which
  * tools/testing/selftests/iommu/ reaches iommufd's internals, plus the
- * fail_iommufd fault injection points. The ABI is in iommufd_test.h.
+ * fail_iommufd fault injection points and the delays that open the window
+ * of the IOMMU_DESTROY race. The ABI is in iommufd_test.h.
  *
  * The mock driver on 6.1
  * ----------------------
@@ -53,6 +54,7 @@
 
 static DECLARE_FAULT_ATTR(fail_iommufd);
 static struct dentry *dbgfs_root;
+static struct dentry *dbgfs_delays;
 static struct platform_device *selftest_iommu_dev;
 static struct iommu_device mock_iommu_device;
 static DEFINE_IDA(mock_dev_ida);
@@ -94,6 +96,67 @@ MODULE_PARM_DESC(test_access_unmap_delay_ms,
 bool iommufd_should_fail(void)
 {
 	return should_fail(&fail_iommufd, 1);
+}
+
+/*
+ * The window of the IOMMU_DESTROY race, opened for the selftest by two
+ * debugfs files (root only, 0 by default: no delay):
+ *
+ *   /sys/kernel/debug/iommufd/destroy_delay_ms
+ *	IOMMU_DESTROY busy-waits (mdelay()) that long, at most
+ *	IOMMUFD_TEST_DESTROY_DELAY_MAX_MS, after it read users == 1 and
+ *	before it takes the table's short-term reference away: inside the
+ *	table's xa_lock, a spinlock, hence a busy-wait. Spinning with a
+ *	spinlock held for up to 2 s is only acceptable because this is a
+ *	test knob off by default: the soft lockup detector reports after
+ *	20 s and RCU stalls after 21 s.
+ *
+ *   /sys/kernel/debug/iommufd/attach_delay_ms
+ *	iommufd_access_attach() (IOMMU_TEST_OP_CREATE_ACCESS) sleeps
+ *	(msleep()) that long, at most IOMMUFD_TEST_ATTACH_DELAY_MAX_MS, with
+ *	its short-term reference on the IOAS held, before it raises users.
+ *
+ * Each is one-shot: the delay that fires puts 0 back, so a test reading 0
+ * afterwards knows its window was reached, and a test killed midway leaves
+ * no delay behind. The test still writes 0 before and after.
+ */
+#define IOMMUFD_TEST_DESTROY_DELAY_MAX_MS 2000
+#define IOMMUFD_TEST_ATTACH_DELAY_MAX_MS 10000
+static u32 iommufd_test_destroy_delay_ms;
+static u32 iommufd_test_attach_delay_ms;
+
+/* The value of a one-shot knob, which is put back to 0 if it was set */
+static u32 iommufd_test_take_delay(u32 *knob)
+{
+	if (!READ_ONCE(*knob))
+		return 0;
+	return xchg(knob, 0);
+}
+
+/**
+ * iommufd_test_destroy_delay() - The delay of destroy_delay_ms, if set
+ *
+ * Context: Any context; busy-waits (the caller holds a spinlock).
+ */
+void iommufd_test_destroy_delay(void)
+{
+	u32 ms = iommufd_test_take_delay(&iommufd_test_destroy_delay_ms);
+
+	if (ms)
+		mdelay(min_t(u32, ms, IOMMUFD_TEST_DESTROY_DELAY_MAX_MS));
+}
+
+/**
+ * iommufd_test_attach_delay() - The delay of attach_delay_ms, if set
+ *
+ * Context: Process context; sleeps.
+ */
+void iommufd_test_attach_delay(void)
+{
+	u32 ms = iommufd_test_take_delay(&iommufd_test_attach_delay_ms);
+
+	if (ms)
+		msleep(min_t(u32, ms, IOMMUFD_TEST_ATTACH_DELAY_MAX_MS));
 }
 
 /**
@@ -1477,7 +1540,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 }
 
 /**
- * iommufd_test_init() - Set up the mock driver and the fault attribute
+ * iommufd_test_init() - Set up the mock driver, the fault attribute and
+ *			 the delays of the destroy race
  *
  * Context: Process context, module init.
  * Return: 0 or an error.
@@ -1489,6 +1553,12 @@ int __init iommufd_test_init(void)
 	/* Optional: fault injection works without its debugfs files */
 	dbgfs_root = fault_create_debugfs_attr("fail_iommufd", NULL,
 					       &fail_iommufd);
+	/* Optional too: the race test skips without them */
+	dbgfs_delays = debugfs_create_dir("iommufd", NULL);
+	debugfs_create_u32("destroy_delay_ms", 0600, dbgfs_delays,
+			   &iommufd_test_destroy_delay_ms);
+	debugfs_create_u32("attach_delay_ms", 0600, dbgfs_delays,
+			   &iommufd_test_attach_delay_ms);
 
 	selftest_iommu_dev =
 		platform_device_register_simple("iommufd_selftest_iommu",
@@ -1516,6 +1586,7 @@ err_bus:
 err_platform:
 	platform_device_unregister(selftest_iommu_dev);
 err_dbgfs:
+	debugfs_remove_recursive(dbgfs_delays);
 	debugfs_remove_recursive(dbgfs_root);
 	return rc;
 }
@@ -1532,5 +1603,6 @@ void iommufd_test_exit(void)
 	iommu_device_sysfs_remove(&mock_iommu_device);
 	bus_unregister(&iommufd_mock_bus_type);
 	platform_device_unregister(selftest_iommu_dev);
+	debugfs_remove_recursive(dbgfs_delays);
 	debugfs_remove_recursive(dbgfs_root);
 }

@@ -5,8 +5,9 @@
  * the core against the mock IOMMU driver of CONFIG_IOMMUFD_TEST: IOAS
  * map/unmap/copy/ranges/allowed ranges, options, the VFIO compat IOAS,
  * in-kernel accesses, mock domains and devices, HWPT allocation (paging
- * and nested), invalidation, hardware info, and the pinned-page
- * accounting (rlimits, nothing left pinned after any test).
+ * and nested), invalidation, hardware info, the pinned-page accounting
+ * (rlimits, nothing left pinned after any test), and IOMMU_DESTROY racing
+ * an access attaching to the IOAS.
  */
 #include <assert.h>
 #include <fcntl.h>
@@ -1979,6 +1980,240 @@ TEST_F(iommufd_ioas, access_replace_during_unpin)
 	test_err_destroy(EBUSY, ioas_c);
 	close(access_fd);
 	test_ioctl_destroy(ioas_c);
+}
+
+/*
+ * IOMMU_DESTROY of an IOAS racing an access attaching to it: the attach
+ * (iommufd_access_attach()) holds a short-term reference on the IOAS,
+ * raises users and drops the short-term reference; the destroy reads users
+ * and then takes the table's short-term reference away if it is the only
+ * one. Two one-shot debug knobs of CONFIG_IOMMUFD_TEST (debugfs iommufd/)
+ * put the attach's raise inside the destroy's window, every time:
+ *  - attach_delay_ms: the attach sleeps between its lookup of the IOAS and
+ *    the raise of users;
+ *  - destroy_delay_ms: the destroy busy-waits between reading users == 1
+ *    and dropping the short-term count.
+ * The attaching thread goes to sleep first; the destroy then reads users
+ * == 1 and waits; the attach wakes up and raises users. Unless that raise
+ * is ordered against the destroy's window (it must wait for the table's
+ * xa_lock), the attach drops its short-term reference before the destroy
+ * looks at it, and the destroy frees an IOAS with an access on it. It must
+ * answer -EBUSY, leave the IOAS intact, and the attach must succeed.
+ */
+#define RACE_KNOB_DIR "/sys/kernel/debug/iommufd/"
+#define RACE_ATTACH_DELAY_MS 300
+#define RACE_DESTROY_DELAY_MS 1000
+/* The attach is taken to sleep in its delay once seen in D that long */
+#define RACE_SLEEP_SEEN_MS 20
+
+static bool race_knob_set(const char *name, unsigned int ms)
+{
+	char path[128], val[16];
+	bool ok;
+	int fd, len;
+
+	snprintf(path, sizeof(path), RACE_KNOB_DIR "%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return false;
+	len = snprintf(val, sizeof(val), "%u", ms);
+	ok = write(fd, val, len) == len;
+	close(fd);
+	return ok;
+}
+
+/* The knob's value, or -1 */
+static long race_knob_get(const char *name)
+{
+	char path[128], val[16];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), RACE_KNOB_DIR "%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, val, sizeof(val) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	val[n] = 0;
+	return strtol(val, NULL, 10);
+}
+
+/* Thread @tid of this process sleeps uninterruptibly (state D) */
+static bool race_thread_in_d(pid_t tid)
+{
+	char path[64], line[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	line[n] = 0;
+	/* "tid (comm) S ...": the state follows the last parenthesis */
+	p = strrchr(line, ')');
+	return p && p[1] == ' ' && p[2] == 'D';
+}
+
+struct destroy_race {
+	int fd;
+	__u32 ioas_id;
+	pid_t attacher;		/* set by the attaching thread */
+	bool attach_done;	/* set by it when its ioctl returned */
+	int attach_rc, attach_errno;
+	int access_fd;
+	int destroy_rc, destroy_errno;
+};
+
+/* The attaching thread; no ASSERT here: it longjmp()s to the test thread */
+static void *destroy_race_attacher(void *arg)
+{
+	struct destroy_race *race = arg;
+
+	__atomic_store_n(&race->attacher, syscall(SYS_gettid),
+			 __ATOMIC_RELEASE);
+	race->attach_rc =
+		_test_cmd_create_access(race->fd, race->ioas_id,
+					&race->access_fd,
+					MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	race->attach_errno = race->attach_rc ? errno : 0;
+	__atomic_store_n(&race->attach_done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Create an access on race->ioas_id on another thread and, while it sleeps
+ * in its attach delay, destroy the IOAS on this one. Both knobs are set
+ * here, are one-shot, and are read back by the caller. Returns false if
+ * the attaching thread was never seen asleep (then nothing was destroyed).
+ */
+static bool destroy_during_attach(struct destroy_race *race)
+{
+	unsigned int i, in_d = 0;
+	pthread_t thread;
+	pid_t tid;
+
+	race->attacher = 0;
+	race->attach_done = false;
+	race->attach_rc = -1;
+	race->attach_errno = 0;
+	race->destroy_rc = -1;
+	race->destroy_errno = 0;
+	race->access_fd = -1;
+	if (!race_knob_set("attach_delay_ms", RACE_ATTACH_DELAY_MS) ||
+	    !race_knob_set("destroy_delay_ms", RACE_DESTROY_DELAY_MS))
+		return false;
+	if (pthread_create(&thread, NULL, destroy_race_attacher, race))
+		return false;
+
+	while (!(tid = __atomic_load_n(&race->attacher, __ATOMIC_ACQUIRE)))
+		usleep(100);
+	/* Bounded, and over if the attach returned (it failed early) */
+	for (i = 0; i < 10 * RACE_ATTACH_DELAY_MS && in_d < RACE_SLEEP_SEEN_MS;
+	     i++) {
+		if (__atomic_load_n(&race->attach_done, __ATOMIC_ACQUIRE))
+			break;
+		in_d = race_thread_in_d(tid) ? in_d + 1 : 0;
+		usleep(1000);
+	}
+	if (in_d >= RACE_SLEEP_SEEN_MS) {
+		race->destroy_rc = _test_ioctl_destroy(race->fd, race->ioas_id);
+		race->destroy_errno = race->destroy_rc ? errno : 0;
+	}
+	pthread_join(thread, NULL);
+	return in_d >= RACE_SLEEP_SEEN_MS;
+}
+
+FIXTURE(iommufd_destroy_race) {
+	int fd;
+	__u32 ioas_id;
+	bool have_knobs;
+	struct destroy_race race;
+};
+
+FIXTURE_SETUP(iommufd_destroy_race)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	self->race.fd = self->fd;
+	self->race.ioas_id = self->ioas_id;
+	self->race.access_fd = -1;
+	/* Also clears what an earlier run killed midway left */
+	self->have_knobs = race_knob_set("attach_delay_ms", 0) &&
+			   race_knob_set("destroy_delay_ms", 0);
+}
+
+FIXTURE_TEARDOWN(iommufd_destroy_race)
+{
+	if (self->have_knobs) {
+		EXPECT_TRUE(race_knob_set("attach_delay_ms", 0));
+		EXPECT_TRUE(race_knob_set("destroy_delay_ms", 0));
+	}
+	if (self->race.access_fd >= 0)
+		close(self->race.access_fd);
+	close(self->fd);
+	teardown_check_unpinned(buffer, BUFFER_SIZE);
+}
+
+TEST_F(iommufd_destroy_race, ioas_vs_access)
+{
+	const __u64 iova = MOCK_APERTURE_START;
+	struct destroy_race *race = &self->race;
+	uint8_t tmp[16];
+	__u32 pages_id;
+
+	if (!self->have_knobs)
+		SKIP(return, "no %s{attach,destroy}_delay_ms (%s)",
+		     RACE_KNOB_DIR, "CONFIG_IOMMUFD_TEST, debugfs");
+	/* Areas do not hold the IOAS: only the access will */
+	test_ioctl_ioas_map_fixed(buffer, 8 * PAGE_SIZE, iova);
+
+	ASSERT_TRUE(destroy_during_attach(race))
+		TH_LOG("the attach was never seen asleep in its delay: %s",
+		       race->attach_rc ? strerror(race->attach_errno) : "");
+	/* Both windows were reached: the knobs fired (they are one-shot) */
+	ASSERT_EQ(0, race_knob_get("attach_delay_ms"));
+	ASSERT_EQ(0, race_knob_get("destroy_delay_ms"))
+		TH_LOG("the destroy saw users != 1: the race was not set up");
+
+	ASSERT_EQ(0, race->attach_rc)
+		TH_LOG("attach: %s", strerror(race->attach_errno));
+	ASSERT_LE(0, race->access_fd);
+	ASSERT_EQ(-1, race->destroy_rc)
+		TH_LOG("IOMMU_DESTROY freed the IOAS an access was attaching to");
+	ASSERT_EQ(EBUSY, race->destroy_errno);
+
+	/* The IOAS is intact: it maps, and the access pins and reads */
+	test_ioctl_ioas_map_fixed((uint8_t *)buffer + 8 * PAGE_SIZE,
+				  8 * PAGE_SIZE, iova + 8 * PAGE_SIZE);
+	test_cmd_access_pages(race->access_fd, MOCK_FLAGS_ACCESS_WRITE,
+			      iova + 6 * PAGE_SIZE, 4 * PAGE_SIZE,
+			      (uint8_t *)buffer + 6 * PAGE_SIZE, &pages_id);
+	test_cmd_access_rw(race->access_fd, iova + 7 * PAGE_SIZE + 8, tmp,
+			   sizeof(tmp), 0);
+	ASSERT_EQ(0, memcmp(tmp, (uint8_t *)buffer + 7 * PAGE_SIZE + 8,
+			    sizeof(tmp)));
+	memset(tmp, 0xa5, sizeof(tmp));
+	test_cmd_access_rw(race->access_fd, iova + 9 * PAGE_SIZE + 8, tmp,
+			   sizeof(tmp), MOCK_ACCESS_RW_WRITE);
+	ASSERT_EQ(0, memcmp(tmp, (uint8_t *)buffer + 9 * PAGE_SIZE + 8,
+			    sizeof(tmp)));
+	/* Still held by the access */
+	test_err_destroy(EBUSY, self->ioas_id);
+
+	test_cmd_destroy_access_pages(race->access_fd, pages_id);
+	close(race->access_fd);
+	race->access_fd = -1;
+	test_ioctl_destroy(self->ioas_id);
+	test_err_destroy(ENOENT, self->ioas_id);
 }
 
 /*
