@@ -41,7 +41,6 @@
 #include <linux/iommufd.h>
 #include <linux/iova_bitmap.h>
 #include <linux/mm.h>
-#include <linux/moduleparam.h>
 #include <linux/overflow.h>
 #include <linux/platform_device.h>
 #include <linux/sizes.h>
@@ -75,18 +74,6 @@ size_t iommufd_test_memory_limit = 65536;
 /* The largest ACCESS_PAGES and ACCESS_RW request */
 #define MOCK_ACCESS_MAX_LENGTH SZ_16M
 
-/*
- * Test hook: the next unmap callback of a mock access asked to drop
- * everything (what iommufd_access_replace() and iommufd_access_detach()
- * ask) sleeps this many milliseconds first, at most 10 s, so that a test
- * can act while the access waits for its driver. That callback clears it.
- * /sys/module/iommufd/parameters/test_access_unmap_delay_ms, root only.
- */
-static unsigned int test_access_unmap_delay_ms;
-module_param(test_access_unmap_delay_ms, uint, 0600);
-MODULE_PARM_DESC(test_access_unmap_delay_ms,
-		 "Test only: delay (ms) of a mock access's next unmap-all");
-
 /**
  * iommufd_should_fail() - Fault injection point of iommufd
  *
@@ -116,14 +103,24 @@ bool iommufd_should_fail(void)
  *	(msleep()) that long, at most IOMMUFD_TEST_ATTACH_DELAY_MAX_MS, with
  *	its short-term reference on the IOAS held, before it raises users.
  *
+ * And one for the access tests, in the same directory:
+ *
+ *   /sys/kernel/debug/iommufd/access_unmap_delay_ms
+ *	the next unmap callback of a mock access asked to drop everything
+ *	(what iommufd_access_replace() and iommufd_access_detach() ask)
+ *	sleeps that long first, at most IOMMUFD_TEST_ACCESS_UNMAP_DELAY_MAX_MS,
+ *	so a test can act while the access waits for its driver.
+ *
  * Each is one-shot: the delay that fires puts 0 back, so a test reading 0
  * afterwards knows its window was reached, and a test killed midway leaves
  * no delay behind. The test still writes 0 before and after.
  */
 #define IOMMUFD_TEST_DESTROY_DELAY_MAX_MS 2000
 #define IOMMUFD_TEST_ATTACH_DELAY_MAX_MS 10000
+#define IOMMUFD_TEST_ACCESS_UNMAP_DELAY_MAX_MS 10000
 static u32 iommufd_test_destroy_delay_ms;
 static u32 iommufd_test_attach_delay_ms;
+static u32 iommufd_test_access_unmap_delay_ms;
 
 /* The value of a one-shot knob, which is put back to 0 if it was set */
 static u32 iommufd_test_take_delay(u32 *knob)
@@ -1140,10 +1137,12 @@ static void iommufd_test_access_unmap(void *data, unsigned long iova,
 		last = ULONG_MAX;
 
 	if (!iova && length == ULONG_MAX) {
-		unsigned int delay_ms = xchg(&test_access_unmap_delay_ms, 0);
+		u32 ms = iommufd_test_take_delay(
+				&iommufd_test_access_unmap_delay_ms);
 
-		if (delay_ms)
-			msleep_interruptible(min(delay_ms, 10000U));
+		if (ms)
+			msleep_interruptible(min_t(u32, ms,
+				IOMMUFD_TEST_ACCESS_UNMAP_DELAY_MAX_MS));
 	}
 
 	mutex_lock(&staccess->lock);
@@ -1541,7 +1540,7 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 
 /**
  * iommufd_test_init() - Set up the mock driver, the fault attribute and
- *			 the delays of the destroy race
+ *			 the test delays
  *
  * Context: Process context, module init.
  * Return: 0 or an error.
@@ -1559,6 +1558,8 @@ int __init iommufd_test_init(void)
 			   &iommufd_test_destroy_delay_ms);
 	debugfs_create_u32("attach_delay_ms", 0600, dbgfs_delays,
 			   &iommufd_test_attach_delay_ms);
+	debugfs_create_u32("access_unmap_delay_ms", 0600, dbgfs_delays,
+			   &iommufd_test_access_unmap_delay_ms);
 
 	selftest_iommu_dev =
 		platform_device_register_simple("iommufd_selftest_iommu",

@@ -1869,8 +1869,7 @@ TEST_F(iommufd_ioas, access_replace_ioas)
  * Test hook of selftest.c: the next unmap-everything callback of a mock
  * access (what a replace or detach sends its driver) sleeps this many ms.
  */
-#define ACCESS_UNMAP_DELAY \
-	"/sys/module/iommufd/parameters/test_access_unmap_delay_ms"
+#define ACCESS_UNMAP_DELAY "/sys/kernel/debug/iommufd/access_unmap_delay_ms"
 
 static bool set_access_unmap_delay(unsigned int ms)
 {
