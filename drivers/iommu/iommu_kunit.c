@@ -20,6 +20,8 @@
  *    returns -ENODEV for every other device on those buses;
  *  - puts each mock device into a new group, or into the group of an
  *    earlier mock device, as the test asks;
+ *  - reports a reserved region of the type a test asks for, when it asks
+ *    for one (firmware's direct mappings, such as VT-d's RMRRs);
  *  - records every call the core makes (device probe and release, domain
  *    allocation and freeing, attach and detach per device and domain, PASID
  *    set and remove, hw_info) in an event log the tests query, tracks the
@@ -49,6 +51,8 @@
  *     iommu_device_owner_*   per-device DMA ownership
  *     iommu_replace_*        iommu_group_replace_domain()
  *     iommu_pasid            PASID attach, detach and lookup
+ *     iommu_direct_mapping   groups with devices that need direct mappings
+ *     iommu_release_failure  a release whose default domain attach fails
  *     iommu_driver_defaults  the core's answers for a driver without the
  *                            new driver ops
  *     iommu_driver_user_ops  domain_alloc_user and hw_info passed through
@@ -113,6 +117,12 @@ static const char * const mock_op_names[MOCK_NR_OPS] = {
 #define MOCK_MAX_EVENTS		64
 #define MOCK_MAX_GROUP_DEVS	4
 #define MOCK_MAX_PASIDS		4
+
+/* A mock device without a reserved region (see mock_device_add_resv()) */
+#define MOCK_NO_RESV		(-1)
+/* Where the reserved region of a mock device lies */
+#define MOCK_RESV_START		0xfee00000UL
+#define MOCK_RESV_LENGTH	SZ_64K
 
 /* What the full driver's hw_info reports: a type no real driver uses. */
 #define MOCK_HW_INFO_TYPE	0x6b756e69U
@@ -189,6 +199,8 @@ struct mock_pasid {
  *	a new group when NULL
  * @full_ops: the device is behind the IOMMU instance with the full ops
  * @def_domain_type: what the def_domain_type callback reports
+ * @resv_type: the type (enum iommu_resv_type) of the one reserved region
+ *	get_resv_regions() reports, or MOCK_NO_RESV for none
  * @probed: probe_device() accepted the device and release_device() was not
  *	called yet
  * @domain: the domain the core last attached the device to, NULL when
@@ -198,7 +210,7 @@ struct mock_pasid {
  * @nr_drv_probes: how often a mock platform driver's probe ran
  * @nr_drv_removes: how often a mock platform driver's remove ran
  *
- * The fields after @def_domain_type are protected by mock_iommu.lock.
+ * The fields after @resv_type are protected by mock_iommu.lock.
  */
 struct mock_device {
 	struct platform_device *pdev;
@@ -206,6 +218,7 @@ struct mock_device {
 	struct mock_device *group_with;
 	bool full_ops;
 	unsigned int def_domain_type;
+	int resv_type;
 	bool probed;
 	struct iommu_domain *domain;
 	struct mock_pasid pasids[MOCK_MAX_PASIDS];
@@ -813,6 +826,21 @@ static int mock_def_domain_type(struct device *dev)
 	return mdev->def_domain_type;
 }
 
+/* The reserved region the test gave the device, if any */
+static void mock_get_resv_regions(struct device *dev, struct list_head *head)
+{
+	struct mock_device *mdev = dev_iommu_priv_get(dev);
+	struct iommu_resv_region *region;
+
+	if (mdev->resv_type == MOCK_NO_RESV)
+		return;
+	region = iommu_alloc_resv_region(MOCK_RESV_START, MOCK_RESV_LENGTH,
+					 IOMMU_READ | IOMMU_WRITE,
+					 mdev->resv_type, GFP_KERNEL);
+	if (region)
+		list_add_tail(&region->list, head);
+}
+
 /* The ops of every domain, unless a test asks for others */
 static const struct iommu_domain_ops mock_domain_ops = {
 	.attach_dev = mock_attach_dev,
@@ -842,6 +870,7 @@ static const struct iommu_ops mock_iommu_ops = {
 	.release_device = mock_release_device,
 	.device_group = mock_device_group,
 	.def_domain_type = mock_def_domain_type,
+	.get_resv_regions = mock_get_resv_regions,
 	.default_domain_ops = &mock_domain_ops,
 	.pgsize_bitmap = SZ_4K,
 	.owner = THIS_MODULE,
@@ -854,6 +883,7 @@ static const struct iommu_ops mock_iommu_full_ops = {
 	.release_device = mock_release_device,
 	.device_group = mock_device_group,
 	.def_domain_type = mock_def_domain_type,
+	.get_resv_regions = mock_get_resv_regions,
 	.hw_info = mock_hw_info,
 	.domain_alloc_user = mock_domain_alloc_user,
 	.remove_dev_pasid = mock_remove_dev_pasid,
@@ -1020,11 +1050,13 @@ static bool mock_bound_to(struct mock_device *mdev,
 }
 
 /**
- * mock_device_add() - Create a platform device the mock IOMMU translates
+ * mock_device_add_resv() - Create a platform device the mock IOMMU translates
  * @test: the test case
  * @group_with: share the group of this mock device, or NULL for a new group
  * @full_ops: put the device behind the IOMMU instance with the full ops;
  *	ignored with @group_with, whose instance the device shares
+ * @resv_type: the type of the reserved region the mock reports for the
+ *	device (enum iommu_resv_type), or MOCK_NO_RESV
  *
  * The device is registered with the driver core, which makes the IOMMU core
  * probe it: it gets into its group and is attached to the group's domain.
@@ -1032,9 +1064,9 @@ static bool mock_bound_to(struct mock_device *mdev,
  *
  * Return: the mock device, or NULL on failure (the case failed already).
  */
-static struct mock_device *mock_device_add(struct kunit *test,
-					   struct mock_device *group_with,
-					   bool full_ops)
+static struct mock_device *mock_device_add_resv(struct kunit *test,
+						struct mock_device *group_with,
+						bool full_ops, int resv_type)
 {
 	struct mock_device *mdev;
 	int ret;
@@ -1047,6 +1079,7 @@ static struct mock_device *mock_device_add(struct kunit *test,
 	mdev->group_with = group_with;
 	mdev->full_ops = group_with ? group_with->full_ops : full_ops;
 	mdev->def_domain_type = IOMMU_DOMAIN_IDENTITY;
+	mdev->resv_type = resv_type;
 
 	mdev->pdev = platform_device_alloc(MOCK_DEVICE_NAME,
 					   PLATFORM_DEVID_AUTO);
@@ -1070,6 +1103,14 @@ static struct mock_device *mock_device_add(struct kunit *test,
 		return NULL;
 	}
 	return mdev;
+}
+
+/* A mock device without a reserved region: see mock_device_add_resv(). */
+static struct mock_device *mock_device_add(struct kunit *test,
+					   struct mock_device *group_with,
+					   bool full_ops)
+{
+	return mock_device_add_resv(test, group_with, full_ops, MOCK_NO_RESV);
 }
 
 /*
@@ -3235,6 +3276,109 @@ static void reattach_pasid_after_detach_succeeds(struct kunit *test)
 			    b);
 }
 
+/*
+ * PASIDs fence the changes of the group's domain and of its ownership: the
+ * PASIDs were attached for the owner of the moment, and the core does not
+ * know what they translate to.
+ */
+
+/* A DMA API driver attached PASID_A to @a and was unbound, leaving it. */
+static void pasid_left_by_unbound_driver(struct kunit *test,
+					 struct iommu_domain *a)
+{
+	struct mock_fixture *fx = test->priv;
+
+	KUNIT_ASSERT_EQ(test, mock_bind(fx->mdev[0], &mock_dma_driver), 0);
+	KUNIT_ASSERT_EQ(test, fx_attach_pasid(test, a, PASID_A), 0);
+	mock_unbind(fx->mdev[0]);
+	mock_clear_events();
+}
+
+static void claim_with_pasid_attached_fails_ebusy(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+	struct iommu_domain *a = fx_alloc_domain(test);
+
+	pasid_left_by_unbound_driver(test, a);
+
+	KUNIT_EXPECT_EQ(test, fx_claim(fx), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fx_claim_dev(fx, 0, fx), -EBUSY);
+
+	KUNIT_EXPECT_FALSE(test, iommu_group_dma_owner_claimed(fx->group));
+	expect_group_default(test, fx);
+	expect_no_domain_change(test);
+	KUNIT_EXPECT_EQ(test, mock_count_op(MOCK_OP_DOMAIN_ALLOC), 0);
+	KUNIT_EXPECT_PTR_EQ(test, mock_device_pasid_domain(fx->mdev[0], PASID_A),
+			    a);
+}
+
+static void dma_driver_bind_with_pasid_attached_fails_ebusy(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+	struct iommu_domain *a = fx_alloc_domain(test);
+
+	pasid_left_by_unbound_driver(test, a);
+
+	KUNIT_EXPECT_EQ(test, mock_bind(fx->mdev[0], &mock_dma_driver), -EBUSY);
+
+	KUNIT_EXPECT_NULL(test, fx->mdev[0]->pdev->dev.driver);
+	KUNIT_EXPECT_FALSE(test, iommu_group_dma_owner_claimed(fx->group));
+	expect_group_default(test, fx);
+	expect_no_domain_change(test);
+}
+
+static void attach_group_with_pasid_attached_fails_ebusy(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+	struct iommu_domain *a = pasid_setup(test);
+	struct iommu_domain *b = fx_alloc_domain(test);
+
+	KUNIT_ASSERT_EQ(test, fx_attach_pasid(test, a, PASID_A), 0);
+	mock_clear_events();
+
+	KUNIT_EXPECT_EQ(test, iommu_attach_group(b, fx->group), -EBUSY);
+	KUNIT_EXPECT_EQ(test, iommu_attach_device(b, fx_dev(fx, 0)), -EBUSY);
+
+	expect_group_blocked(test, fx);
+	expect_no_domain_change(test);
+	KUNIT_EXPECT_PTR_EQ(test, mock_device_pasid_domain(fx->mdev[0], PASID_A),
+			    a);
+}
+
+static void replace_with_pasid_attached_fails_ebusy(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+	struct iommu_domain *a = pasid_setup(test);
+	struct iommu_domain *b = fx_alloc_domain(test);
+	struct iommu_domain *c = fx_alloc_domain(test);
+
+	KUNIT_ASSERT_EQ(test, iommu_attach_group(b, fx->group), 0);
+	KUNIT_ASSERT_EQ(test, fx_attach_pasid(test, a, PASID_A), 0);
+	mock_clear_events();
+
+	KUNIT_EXPECT_EQ(test, iommu_group_replace_domain(fx->group, c), -EBUSY);
+
+	expect_group_on(test, fx, b);
+	expect_no_domain_change(test);
+	KUNIT_EXPECT_PTR_EQ(test, mock_device_pasid_domain(fx->mdev[0], PASID_A),
+			    a);
+}
+
+static void domain_changes_after_pasid_detach_succeed(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+	struct iommu_domain *a = pasid_setup(test);
+	struct iommu_domain *b = fx_alloc_domain(test);
+	struct iommu_domain *c = fx_alloc_domain(test);
+
+	KUNIT_ASSERT_EQ(test, fx_attach_pasid(test, a, PASID_A), 0);
+	fx_detach_pasid(fx, a, PASID_A);
+
+	KUNIT_EXPECT_EQ(test, iommu_attach_group(b, fx->group), 0);
+	KUNIT_EXPECT_EQ(test, iommu_group_replace_domain(fx->group, c), 0);
+	expect_group_on(test, fx, c);
+}
+
 static struct kunit_case pasid_cases[] = {
 	KUNIT_CASE(attach_pasid_calls_driver),
 	KUNIT_CASE(pasid_lookup_gives_attached_domain),
@@ -3252,6 +3396,11 @@ static struct kunit_case pasid_cases[] = {
 	KUNIT_CASE(detach_pasid_removes_it_from_driver),
 	KUNIT_CASE(detach_pasid_keeps_other_pasids),
 	KUNIT_CASE(reattach_pasid_after_detach_succeeds),
+	KUNIT_CASE(claim_with_pasid_attached_fails_ebusy),
+	KUNIT_CASE(dma_driver_bind_with_pasid_attached_fails_ebusy),
+	KUNIT_CASE(attach_group_with_pasid_attached_fails_ebusy),
+	KUNIT_CASE(replace_with_pasid_attached_fails_ebusy),
+	KUNIT_CASE(domain_changes_after_pasid_detach_succeed),
 	{}
 };
 
@@ -3554,6 +3703,293 @@ static struct kunit_suite driver_user_ops_suite = {
 	.test_cases = driver_user_ops_cases,
 };
 
+/*
+ * Devices whose firmware needs DMA to some addresses to keep working (VT-d's
+ * RMRRs: IOMMU_RESV_DIRECT) cannot be given to userspace: 6.1 refused it
+ * with -EPERM. A relaxable direct region (IOMMU_RESV_DIRECT_RELAXABLE: USB
+ * and graphics) does not refuse. The cases add a device with such a region
+ * to the fixture's group; the core learns about it when it probes the
+ * device.
+ */
+
+static struct mock_device *direct_device_add(struct kunit *test, int type)
+{
+	struct mock_fixture *fx = test->priv;
+	struct mock_device *mdev;
+
+	KUNIT_ASSERT_LT(test, fx->nr_devs, MOCK_MAX_GROUP_DEVS);
+	mdev = mock_device_add_resv(test, fx->mdev[0], false, type);
+	KUNIT_ASSERT_NOT_NULL(test, mdev);
+	fx->mdev[fx->nr_devs++] = mdev;
+	mock_clear_events();
+	return mdev;
+}
+
+/* A refused claim changed nothing. */
+static void expect_claim_refused(struct kunit *test, struct mock_fixture *fx)
+{
+	KUNIT_EXPECT_FALSE(test, iommu_group_dma_owner_claimed(fx->group));
+	expect_group_default(test, fx);
+	expect_no_domain_change(test);
+	KUNIT_EXPECT_EQ(test, mock_count_op(MOCK_OP_DOMAIN_ALLOC), 0);
+}
+
+static void group_claim_with_direct_device_fails_eperm(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	direct_device_add(test, IOMMU_RESV_DIRECT);
+
+	KUNIT_EXPECT_EQ(test, fx_claim(fx), -EPERM);
+
+	expect_claim_refused(test, fx);
+}
+
+static void dev_claim_of_direct_device_fails_eperm(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	direct_device_add(test, IOMMU_RESV_DIRECT);
+
+	KUNIT_EXPECT_EQ(test, fx_claim_dev(fx, fx->nr_devs - 1, fx), -EPERM);
+
+	expect_claim_refused(test, fx);
+}
+
+static void dev_claim_of_peer_of_direct_device_fails_eperm(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	direct_device_add(test, IOMMU_RESV_DIRECT);
+
+	/* The group is the unit of isolation: the peer takes it all along */
+	KUNIT_EXPECT_EQ(test, fx_claim_dev(fx, 0, fx), -EPERM);
+
+	expect_claim_refused(test, fx);
+}
+
+static void claim_of_lone_direct_device_fails_eperm(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+	struct iommu_group *group;
+	struct mock_device *mdev;
+	struct device *dev;
+	int ret;
+
+	mdev = mock_device_add_resv(test, NULL, false, IOMMU_RESV_DIRECT);
+	KUNIT_ASSERT_NOT_NULL(test, mdev);
+	dev = &mdev->pdev->dev;
+	group = iommu_group_get(dev);
+	KUNIT_EXPECT_NOT_NULL(test, group);
+	mock_clear_events();
+
+	if (group) {
+		ret = iommu_group_claim_dma_owner(group, fx);
+		KUNIT_EXPECT_EQ(test, ret, -EPERM);
+		if (!ret)
+			iommu_group_release_dma_owner(group);
+		iommu_group_put(group);
+	}
+	ret = iommu_device_claim_dma_owner(dev, fx);
+	KUNIT_EXPECT_EQ(test, ret, -EPERM);
+	if (!ret)
+		iommu_device_release_dma_owner(dev);
+
+	expect_no_domain_change(test);
+	mock_device_remove(mdev);
+}
+
+static void claim_with_relaxable_region_succeeds(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	direct_device_add(test, IOMMU_RESV_DIRECT_RELAXABLE);
+
+	KUNIT_EXPECT_EQ(test, fx_claim(fx), 0);
+
+	expect_group_blocked(test, fx);
+}
+
+static void dev_claim_with_relaxable_region_succeeds(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	direct_device_add(test, IOMMU_RESV_DIRECT_RELAXABLE);
+
+	KUNIT_EXPECT_EQ(test, fx_claim_dev(fx, fx->nr_devs - 1, fx), 0);
+
+	expect_group_blocked(test, fx);
+}
+
+static void claim_with_other_reserved_region_succeeds(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	direct_device_add(test, IOMMU_RESV_RESERVED);
+
+	KUNIT_EXPECT_EQ(test, fx_claim(fx), 0);
+
+	expect_group_blocked(test, fx);
+}
+
+static void dma_driver_binds_to_direct_device(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+	struct mock_device *mdev = direct_device_add(test, IOMMU_RESV_DIRECT);
+
+	/* The kernel's own use of the device is not affected */
+	KUNIT_EXPECT_EQ(test, mock_bind(mdev, &mock_dma_driver), 0);
+
+	expect_group_default(test, fx);
+}
+
+static void claim_after_direct_device_left_succeeds(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+	struct mock_device *mdev = direct_device_add(test, IOMMU_RESV_DIRECT);
+
+	KUNIT_ASSERT_EQ(test, fx_claim(fx), -EPERM);
+	mock_device_remove(mdev);
+	fx->nr_devs--;
+
+	KUNIT_EXPECT_EQ(test, fx_claim(fx), 0);
+
+	expect_group_blocked(test, fx);
+}
+
+static struct kunit_case direct_mapping_cases[] = {
+	KUNIT_CASE(group_claim_with_direct_device_fails_eperm),
+	KUNIT_CASE(dev_claim_of_direct_device_fails_eperm),
+	KUNIT_CASE(dev_claim_of_peer_of_direct_device_fails_eperm),
+	KUNIT_CASE(claim_of_lone_direct_device_fails_eperm),
+	KUNIT_CASE(claim_with_relaxable_region_succeeds),
+	KUNIT_CASE(dev_claim_with_relaxable_region_succeeds),
+	KUNIT_CASE(claim_with_other_reserved_region_succeeds),
+	KUNIT_CASE(dma_driver_binds_to_direct_device),
+	KUNIT_CASE(claim_after_direct_device_left_succeeds),
+	{}
+};
+
+static struct kunit_suite direct_mapping_suite = {
+	.name = "iommu_direct_mapping",
+	.suite_init = mock_suite_init,
+	.suite_exit = mock_suite_exit,
+	.init = one_device_init,
+	.exit = mock_fixture_exit,
+	.test_cases = direct_mapping_cases,
+};
+
+/*
+ * A release whose attach of the default domain fails (on VT-d it may need a
+ * domain id, and users may hold them all): the group stays on its blocking
+ * domain, owned by nobody. It must not be stuck there: a later claim takes
+ * it as it is, and a DMA API driver binding tries the default domain again.
+ * The mock fails the last device of two, so the core has to move the first
+ * one back.
+ */
+
+/* The next attach of the default domain to the last device fails */
+static void release_fails_on_last_device(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	mock_inject_fault(MOCK_OP_ATTACH_DEV, fx_dev(fx, fx->nr_devs - 1),
+			  fx->default_domain, MOCK_ANY_TYPE, -EIO);
+}
+
+static void failed_release_leaves_group_blocked(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	KUNIT_ASSERT_EQ(test, fx_claim(fx), 0);
+	release_fails_on_last_device(test);
+
+	fx_release(fx);
+
+	expect_group_blocked(test, fx);
+	KUNIT_EXPECT_FALSE(test, iommu_group_dma_owner_claimed(fx->group));
+}
+
+static void claim_after_failed_release_succeeds(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	KUNIT_ASSERT_EQ(test, fx_claim(fx), 0);
+	release_fails_on_last_device(test);
+	fx_release(fx);
+	mock_clear_events();
+
+	KUNIT_EXPECT_EQ(test, fx_claim(fx), 0);
+
+	expect_group_blocked(test, fx);
+	expect_no_domain_change(test);
+	KUNIT_EXPECT_TRUE(test, iommu_group_dma_owner_claimed(fx->group));
+}
+
+static void dev_claim_after_failed_dev_release_succeeds(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	KUNIT_ASSERT_EQ(test, fx_claim_dev(fx, 0, fx), 0);
+	release_fails_on_last_device(test);
+	fx_release_dev(fx, 0);
+	mock_clear_events();
+
+	KUNIT_EXPECT_EQ(test, fx_claim_dev(fx, 0, fx), 0);
+
+	expect_group_blocked(test, fx);
+	expect_no_domain_change(test);
+}
+
+static void dma_driver_bind_after_failed_release_restores_default(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	KUNIT_ASSERT_EQ(test, fx_claim(fx), 0);
+	release_fails_on_last_device(test);
+	fx_release(fx);
+	mock_clear_events();
+
+	KUNIT_EXPECT_EQ(test, mock_bind(fx_target(fx), &mock_dma_driver), 0);
+
+	expect_group_default(test, fx);
+}
+
+static void dma_driver_bind_fails_while_default_attach_fails(struct kunit *test)
+{
+	struct mock_fixture *fx = test->priv;
+
+	KUNIT_ASSERT_EQ(test, fx_claim(fx), 0);
+	release_fails_on_last_device(test);
+	fx_release(fx);
+	release_fails_on_last_device(test);
+
+	/* The driver would do DMA through a blocked group: refused */
+	KUNIT_EXPECT_EQ(test, mock_bind(fx_target(fx), &mock_dma_driver), -EIO);
+
+	KUNIT_EXPECT_NULL(test, fx_target(fx)->pdev->dev.driver);
+	expect_group_blocked(test, fx);
+	KUNIT_EXPECT_FALSE(test, iommu_group_dma_owner_claimed(fx->group));
+}
+
+static struct kunit_case release_failure_cases[] = {
+	KUNIT_CASE(failed_release_leaves_group_blocked),
+	KUNIT_CASE(claim_after_failed_release_succeeds),
+	KUNIT_CASE(dev_claim_after_failed_dev_release_succeeds),
+	KUNIT_CASE(dma_driver_bind_after_failed_release_restores_default),
+	KUNIT_CASE(dma_driver_bind_fails_while_default_attach_fails),
+	{}
+};
+
+static struct kunit_suite release_failure_suite = {
+	.name = "iommu_release_failure",
+	.suite_init = mock_suite_init,
+	.suite_exit = mock_suite_exit,
+	.init = two_devices_init,
+	.exit = mock_fixture_exit,
+	.test_cases = release_failure_cases,
+};
+
 kunit_test_suites(&group_owner_one_device_suite,
 		  &group_owner_two_devices_suite,
 		  &device_owner_one_device_suite,
@@ -3561,6 +3997,8 @@ kunit_test_suites(&group_owner_one_device_suite,
 		  &replace_one_device_suite,
 		  &replace_three_devices_suite,
 		  &pasid_suite,
+		  &direct_mapping_suite,
+		  &release_failure_suite,
 		  &driver_defaults_suite,
 		  &driver_user_ops_suite);
 

@@ -674,7 +674,8 @@ static bool iommufd_device_msi_isolated(struct device *dev)
  * Context: Process context.
  * Return: the device, or an ERR_PTR: -ENODEV (no IOMMU group), -EINVAL (the
  * IOMMU cannot make the device's DMA cache coherent), -EPERM (MSIs cannot
- * be isolated and allow_unsafe_interrupts is off), -EBUSY (the group is
+ * be isolated and allow_unsafe_interrupts is off, or a device of the group
+ * needs firmware's direct mappings kept), -EBUSY (the group is
  * used by a kernel driver or another owner, or @dev is bound already),
  * -ENOMEM.
  */
