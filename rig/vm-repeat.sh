@@ -25,8 +25,8 @@ for i in $(seq 1 "$n"); do
 	clean=$(tr -d '\r' <"$log")
 	npass=$(echo "$clean" | grep -c '^RIG-RESULT PASS ')
 	nfail=$(echo "$clean" | grep -c '^RIG-RESULT \(FAIL\|SKIP\) ')
-	kbad=$(echo "$clean" | grep -aE '^\[ *[0-9]+\.[0-9]+\]' |
-		grep -aE 'WARNING:|\bBUG\b|Oops|KASAN|[Pp]anic|Call Trace:|blocked for more than' | head -n 1)
+	kbad=$(echo "$clean" | grep -aE '^\[ *[0-9]+\.[0-9]+\]' | grep -avi 'command line:' |
+		grep -aE 'WARNING:|\bBUG\b|Oops|KASAN|[Pp]anic|Call Trace:|blocked for more than|soft lockup' | head -n 1)
 	case $rc in
 	0) what="ok" ;;
 	124) what="HUNG (timeout; SysRq dump in the log)"; hung=$((hung + 1)) ;;
