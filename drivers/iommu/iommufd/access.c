@@ -151,6 +151,8 @@ int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 		access->ioas_unpin = ioas;
 	}
 	iommufd_put_object(access->ictx, &ioas->obj);
+	/* CONFIG_IOMMUFD_TEST: ends a destroy's wait in the race test */
+	iommufd_test_attach_raised();
 out_unlock:
 	mutex_unlock(&access->ioas_lock);
 	mutex_unlock(&access->change_lock);

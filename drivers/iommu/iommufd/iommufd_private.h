@@ -565,6 +565,7 @@ void iommufd_test_exit(void);
 bool iommufd_selftest_is_mock_dev(struct device *dev);
 void iommufd_test_destroy_delay(void);
 void iommufd_test_attach_delay(void);
+void iommufd_test_attach_raised(void);
 extern size_t iommufd_test_memory_limit;
 #else
 static inline bool iommufd_should_fail(void)
@@ -591,6 +592,10 @@ static inline void iommufd_test_destroy_delay(void)
 }
 
 static inline void iommufd_test_attach_delay(void)
+{
+}
+
+static inline void iommufd_test_attach_raised(void)
 {
 }
 #endif

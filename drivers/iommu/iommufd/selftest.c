@@ -89,19 +89,24 @@ bool iommufd_should_fail(void)
  * The window of the IOMMU_DESTROY race, opened for the selftest by two
  * debugfs files (root only, 0 by default: no delay):
  *
- *   /sys/kernel/debug/iommufd/destroy_delay_ms
- *	IOMMU_DESTROY busy-waits (mdelay()) that long, at most
- *	IOMMUFD_TEST_DESTROY_DELAY_MAX_MS, after it read users == 1 and
- *	before it takes the table's short-term reference away: inside the
- *	table's xa_lock, a spinlock, hence a busy-wait. Spinning with a
- *	spinlock held for up to 2 s is only acceptable because this is a
- *	test knob off by default: the soft lockup detector reports after
- *	20 s and RCU stalls after 21 s.
- *
  *   /sys/kernel/debug/iommufd/attach_delay_ms
  *	iommufd_access_attach() (IOMMU_TEST_OP_CREATE_ACCESS) sleeps
  *	(msleep()) that long, at most IOMMUFD_TEST_ATTACH_DELAY_MAX_MS, with
  *	its short-term reference on the IOAS held, before it raises users.
+ *
+ *   /sys/kernel/debug/iommufd/destroy_delay_ms
+ *	IOMMU_DESTROY, after it read users == 1 and before it takes the
+ *	table's short-term reference away, waits for the delayed attach to
+ *	have raised users and dropped its short-term reference, for at most
+ *	that long (and IOMMUFD_TEST_DESTROY_DELAY_MAX_MS). It waits inside
+ *	the table's xa_lock, a spinlock, hence busy: acceptable only for a
+ *	test knob off by default (the soft lockup detector reports after
+ *	20 s, RCU stalls after 21 s). An attach that has to take the xa_lock
+ *	to raise users cannot get there while the destroy waits: the wait
+ *	then runs to its end and the destroy sees the attach's short-term
+ *	reference. An attach that raises users without the lock gets there,
+ *	ends the wait at once and the destroy frees what the access holds:
+ *	the race, every time, however long either side takes.
  *
  * And one for the access tests, in the same directory:
  *
@@ -121,6 +126,8 @@ bool iommufd_should_fail(void)
 static u32 iommufd_test_destroy_delay_ms;
 static u32 iommufd_test_attach_delay_ms;
 static u32 iommufd_test_access_unmap_delay_ms;
+/* The delayed attach: 1 while in its delay, 2 once past its raise */
+static atomic_t iommufd_test_attach_stage = ATOMIC_INIT(0);
 
 /* The value of a one-shot knob, which is put back to 0 if it was set */
 static u32 iommufd_test_take_delay(u32 *knob)
@@ -131,16 +138,22 @@ static u32 iommufd_test_take_delay(u32 *knob)
 }
 
 /**
- * iommufd_test_destroy_delay() - The delay of destroy_delay_ms, if set
+ * iommufd_test_destroy_delay() - The wait of destroy_delay_ms, if set
  *
  * Context: Any context; busy-waits (the caller holds a spinlock).
  */
 void iommufd_test_destroy_delay(void)
 {
 	u32 ms = iommufd_test_take_delay(&iommufd_test_destroy_delay_ms);
+	ktime_t end;
 
-	if (ms)
-		mdelay(min_t(u32, ms, IOMMUFD_TEST_DESTROY_DELAY_MAX_MS));
+	if (!ms)
+		return;
+	end = ktime_add_ms(ktime_get(),
+			   min_t(u32, ms, IOMMUFD_TEST_DESTROY_DELAY_MAX_MS));
+	while (atomic_read(&iommufd_test_attach_stage) != 2 &&
+	       ktime_before(ktime_get(), end))
+		cpu_relax();
 }
 
 /**
@@ -152,8 +165,21 @@ void iommufd_test_attach_delay(void)
 {
 	u32 ms = iommufd_test_take_delay(&iommufd_test_attach_delay_ms);
 
+	atomic_set(&iommufd_test_attach_stage, ms ? 1 : 0);
 	if (ms)
 		msleep(min_t(u32, ms, IOMMUFD_TEST_ATTACH_DELAY_MAX_MS));
+}
+
+/**
+ * iommufd_test_attach_raised() - The attach raised users and dropped its
+ *				  short-term reference; ends the wait of a
+ *				  destroy if that attach was the delayed one
+ *
+ * Context: Any context.
+ */
+void iommufd_test_attach_raised(void)
+{
+	atomic_cmpxchg(&iommufd_test_attach_stage, 1, 2);
 }
 
 /**

@@ -2069,6 +2069,8 @@ struct destroy_race {
 	int attach_rc, attach_errno;
 	int access_fd;
 	int destroy_rc, destroy_errno;
+	long destroy_ms;	/* how long the destroy took */
+	long attach_ms;		/* how long the attach took */
 };
 
 /* The attaching thread; no ASSERT here: it longjmp()s to the test thread */
@@ -2123,8 +2125,14 @@ static bool destroy_during_attach(struct destroy_race *race)
 		usleep(1000);
 	}
 	if (in_d >= RACE_SLEEP_SEEN_MS) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		race->destroy_rc = _test_ioctl_destroy(race->fd, race->ioas_id);
 		race->destroy_errno = race->destroy_rc ? errno : 0;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		race->destroy_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+				   (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	}
 	pthread_join(thread, NULL);
 	return in_d >= RACE_SLEEP_SEEN_MS;
@@ -2182,6 +2190,7 @@ TEST_F(iommufd_destroy_race, ioas_vs_access)
 	ASSERT_EQ(0, race_knob_get("attach_delay_ms"));
 	ASSERT_EQ(0, race_knob_get("destroy_delay_ms"))
 		TH_LOG("the destroy saw users != 1: the race was not set up");
+	TH_LOG("IOMMU_DESTROY took %ld ms", race->destroy_ms);
 
 	ASSERT_EQ(0, race->attach_rc)
 		TH_LOG("attach: %s", strerror(race->attach_errno));
