@@ -28,6 +28,9 @@
 #include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/iommufd.h>
+#if IS_ENABLED(CONFIG_KVM)
+#include <linux/kvm_host.h>
+#endif
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
@@ -51,6 +54,64 @@ struct vfio_device_file {
 	struct mutex kvm_lock;	/* protects kvm */
 	struct kvm *kvm;
 };
+
+#if IS_ENABLED(CONFIG_KVM)
+/*
+ * The KVM associated with @df, with a reference for the bind: taken under
+ * df->kvm_lock, so that the lock need not be held across the driver's
+ * open_device, which may take kvm->lock (s390's vfio_ap does) while KVM
+ * calls vfio_file_set_kvm(), and so df->kvm_lock, under its own locks.
+ * VFIO does not depend on kvm.ko: its functions are looked up, and the
+ * lookup of kvm_put_kvm() is kept until *put is called.
+ */
+static struct kvm *vfio_device_cdev_get_kvm(struct vfio_device_file *df,
+					    void (**put)(struct kvm *kvm))
+{
+	bool (*get)(struct kvm *kvm);
+	struct kvm *kvm;
+
+	*put = NULL;
+	mutex_lock(&df->kvm_lock);
+	kvm = df->kvm;
+	if (!kvm)
+		goto out_unlock;
+	*put = symbol_get(kvm_put_kvm);
+	get = symbol_get(kvm_get_kvm_safe);
+	if (!*put || !get || !get(kvm)) {
+		if (*put)
+			symbol_put(kvm_put_kvm);
+		*put = NULL;
+		kvm = NULL;
+	}
+	if (get)
+		symbol_put(kvm_get_kvm_safe);
+out_unlock:
+	mutex_unlock(&df->kvm_lock);
+	return kvm;
+}
+
+/* Drop what vfio_device_cdev_get_kvm() took; may be KVM's last reference */
+static void vfio_device_cdev_put_kvm(struct kvm *kvm,
+				     void (*put)(struct kvm *kvm))
+{
+	if (!kvm)
+		return;
+	put(kvm);
+	symbol_put(kvm_put_kvm);
+}
+#else
+static struct kvm *vfio_device_cdev_get_kvm(struct vfio_device_file *df,
+					    void (**put)(struct kvm *kvm))
+{
+	*put = NULL;
+	return NULL;
+}
+
+static void vfio_device_cdev_put_kvm(struct kvm *kvm,
+				     void (*put)(struct kvm *kvm))
+{
+}
+#endif
 
 static bool vfio_device_file_bound(struct vfio_device_file *df)
 {
@@ -162,8 +223,10 @@ static long vfio_device_cdev_bind(struct vfio_device_file *df,
 		offsetofend(struct vfio_device_bind_iommufd, out_devid);
 	struct vfio_device *device = df->device;
 	struct vfio_device_bind_iommufd bind;
+	void (*put_kvm)(struct kvm *kvm);
 	struct iommufd_ctx *ictx;
 	const uuid_t *token;
+	struct kvm *kvm;
 	uuid_t uuid;
 	u32 devid;
 	int ret;
@@ -205,9 +268,9 @@ static long vfio_device_cdev_bind(struct vfio_device_file *df,
 		goto err_unuse_group;
 	}
 
-	mutex_lock(&df->kvm_lock);
-	ret = vfio_iommufd_bind(device, ictx, df->kvm, &devid);
-	mutex_unlock(&df->kvm_lock);
+	kvm = vfio_device_cdev_get_kvm(df, &put_kvm);
+	ret = vfio_iommufd_bind(device, ictx, kvm, &devid);
+	vfio_device_cdev_put_kvm(kvm, put_kvm);
 	/* A bound device holds its own reference on the iommufd */
 	iommufd_ctx_put(ictx);
 	if (ret)

@@ -1025,10 +1025,11 @@ int iopt_disable_large_pages(struct io_pagetable *iopt)
 		rc = -EINVAL;
 		goto out_unlock;
 	}
-	iopt->disable_large_pages = true;
+	/* Read without the locks by IOMMU_OPTION and the compat ioctls */
+	WRITE_ONCE(iopt->disable_large_pages, true);
 	rc = iopt_update_alignment(iopt);
 	if (rc)
-		iopt->disable_large_pages = false;
+		WRITE_ONCE(iopt->disable_large_pages, false);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);
@@ -1047,7 +1048,7 @@ void iopt_enable_large_pages(struct io_pagetable *iopt)
 {
 	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
-	iopt->disable_large_pages = false;
+	WRITE_ONCE(iopt->disable_large_pages, false);
 	WARN_ON(iopt_update_alignment(iopt));
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);

@@ -68,6 +68,10 @@
  *   iopt->iova_rwsem           (struct io_pagetable: the IOVA trees)
  *   pages->mutex               (struct iopt_pages: pins and their users)
  *   mmap_lock of the mm owning the user memory (pinning)
+ *   ictx->lock                 (struct iommufd_ctx: the VFIO compat state;
+ *                               taken by VFIO under its own locks, never
+ *                               under the ones above; under it only an
+ *                               IOAS is allocated, then the xa_lock)
  *   ictx->objects xa_lock      (spinlock; protects the table, the check
  *                               of users on destroy and every raise of
  *                               users; taken under any of the above,
