@@ -26,10 +26,18 @@
  * The memory every test maps: shared anonymous memory (not copy-on-write
  * across the harness' fork, no THP, so MD_CHECK_REFS sees every page),
  * aligned to the huge page size so automatic IOVA alignment is decided by
- * the length only.
+ * the length only. Shared also means that what a test writes into it stays
+ * for the tests after it: every fixture's setup puts the pattern of
+ * iommufd_fill_buffer() back (no two words alike), so a read, copy or map
+ * of the wrong page or offset never compares equal.
  */
 static void *buffer;
 static unsigned long BUFFER_SIZE;
+
+static void buffer_reset(void)
+{
+	iommufd_fill_buffer(buffer, BUFFER_SIZE);
+}
 
 static __attribute__((constructor)) void setup_buffer(void)
 {
@@ -45,6 +53,7 @@ FIXTURE(iommufd) {
 
 FIXTURE_SETUP(iommufd)
 {
+	buffer_reset();
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_NE(-1, self->fd);
 }
@@ -448,6 +457,7 @@ static void add_mock_domains(struct __test_metadata *_metadata, int fd,
 
 FIXTURE_SETUP(iommufd_ioas)
 {
+	buffer_reset();
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	test_ioctl_ioas_alloc(&self->ioas_id);
@@ -1156,26 +1166,10 @@ TEST_F(iommufd_ioas, copy_area)
 	test_ioctl_destroy(dst_ioas);
 }
 
-/*
- * Memory of its own for the copy tests below, filled so that no two windows
- * at different offsets hold the same bytes (the global buffer's pattern
- * repeats every 256 bytes of a page): a copy of the wrong page, or at the
- * wrong offset inside the right one, cannot compare equal.
- */
+/* Memory of its own for the copy tests below, with the pattern as well */
 static uint8_t *alloc_unique_buffer(size_t size)
 {
-	uint8_t *p = iommufd_alloc_buffer(size, HUGEPAGE_SIZE);
-	size_t i;
-
-	for (i = 0; p && i != size; i++) {
-		uint32_t x = (uint32_t)i * 0x9e3779b1u;
-
-		x ^= x >> 15;
-		x *= 0x2c1b3c6du;
-		x ^= x >> 12;
-		p[i] = (uint8_t)x;
-	}
-	return p;
+	return iommufd_alloc_buffer(size, HUGEPAGE_SIZE);
 }
 
 /* What iova..+length reads through @access_fd is the memory at @mem */
@@ -1709,9 +1703,14 @@ TEST_F_TIMEOUT(iommufd_ioas, access_rw, 300)
 	for (p = 0; p != ARRAY_SIZE(paths); p++) {
 		for (off = PAGE_SIZE - 50; off < PAGE_SIZE + 50; off++) {
 			for (len = 1; len < 64; len++) {
-				for (i = 0; i != len; i++)
-					pattern[i] = (uint8_t)(off + len * 3 +
-							       i + p);
+				/* Bytes of no other write, nor of the pattern */
+				__u64 seed = ~((__u64)p << 40 |
+					       (__u64)off << 8 | len);
+
+				for (i = 0; i != len; i++) {
+					seed += 1ULL << 48;
+					pattern[i] = iommufd_pattern_word(seed);
+				}
 				test_cmd_access_rw(access_fd, iova + off,
 						   pattern, len,
 						   MOCK_ACCESS_RW_WRITE |
@@ -1725,11 +1724,15 @@ TEST_F_TIMEOUT(iommufd_ioas, access_rw, 300)
 		}
 	}
 
-	/* The whole buffer at once, both ways */
+	/*
+	 * The whole buffer at once, both ways. What is written is the
+	 * pattern of big's own addresses: unlike the buffer's in every word,
+	 * and repeating nowhere, so a page or byte written or read at the
+	 * wrong place shows.
+	 */
 	big = malloc(BUFFER_SIZE);
 	ASSERT_NE(NULL, big);
-	for (i = 0; i != BUFFER_SIZE; i++)
-		big[i] = (uint8_t)(i * 13 + 1);
+	iommufd_fill_buffer(big, BUFFER_SIZE);
 	test_cmd_access_rw(access_fd, iova, big, BUFFER_SIZE,
 			   MOCK_ACCESS_RW_WRITE);
 	ASSERT_EQ(0, memcmp(big, buffer, BUFFER_SIZE));
@@ -1737,6 +1740,14 @@ TEST_F_TIMEOUT(iommufd_ioas, access_rw, 300)
 	test_cmd_access_rw(access_fd, iova, big, BUFFER_SIZE,
 			   MOCK_ACCESS_RW_SLOW_PATH);
 	ASSERT_EQ(0, memcmp(big, buffer, BUFFER_SIZE));
+	/* Back to the buffer's own pattern, read back through both paths */
+	buffer_reset();
+	ASSERT_EQ(-1, iommufd_check_buffer(buffer, BUFFER_SIZE));
+	for (p = 0; p != ARRAY_SIZE(paths); p++) {
+		memset(big, 0, BUFFER_SIZE);
+		test_cmd_access_rw(access_fd, iova, big, BUFFER_SIZE, paths[p]);
+		ASSERT_EQ(0, memcmp(big, buffer, BUFFER_SIZE));
+	}
 	free(big);
 
 	/* Errors */
@@ -2139,6 +2150,7 @@ FIXTURE(iommufd_destroy_race) {
 
 FIXTURE_SETUP(iommufd_destroy_race)
 {
+	buffer_reset();
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	test_ioctl_ioas_alloc(&self->ioas_id);
@@ -2237,6 +2249,7 @@ FIXTURE_VARIANT(iommufd_mock_domain) {
 
 FIXTURE_SETUP(iommufd_mock_domain)
 {
+	buffer_reset();
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	test_ioctl_ioas_alloc(&self->ioas_id);
@@ -2251,6 +2264,7 @@ FIXTURE_SETUP(iommufd_mock_domain)
 					 MAP_POPULATE,
 				 -1, 0);
 		ASSERT_NE(MAP_FAILED, self->buf);
+		iommufd_fill_buffer(self->buf, self->buf_size);
 	} else {
 		self->buf = buffer;
 		self->buf_size = BUFFER_SIZE;
@@ -2591,6 +2605,7 @@ FIXTURE(iommufd_device) {
 
 FIXTURE_SETUP(iommufd_device)
 {
+	buffer_reset();
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	test_ioctl_ioas_alloc(&self->ioas_id);
