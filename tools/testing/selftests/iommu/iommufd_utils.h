@@ -870,7 +870,14 @@ static inline int _test_cmd_md_check_map(int fd, __u32 hwpt_id, __u64 iova,
 		EXPECT_EQ(_errno, errno);				\
 	})
 
-/* IOMMU_TEST_OP_MD_CHECK_REFS: every page of uptr..+length has @refs pins */
+/*
+ * IOMMU_TEST_OP_MD_CHECK_REFS: every page of uptr..+length holds @refs pins
+ * (EIO otherwise). On a huge page (THP, hugetlb) only the total of the
+ * folio is known, so the check is per folio: refs times its pages in the
+ * range, none on its pages outside the range. E.g. with pages 2..5 of a
+ * huge page pinned once, (page 2, 4 pages, 1) passes, (page 2, 1 page, 1)
+ * and (page 0, 2 pages, 0) fail: compare small pages, where both pass.
+ */
 static inline int _test_cmd_md_check_refs(int fd, void *uptr, __u64 length,
 					  __u32 refs)
 {
