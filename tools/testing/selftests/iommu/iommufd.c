@@ -2844,25 +2844,124 @@ TEST_F(iommufd_device, dirty_tracking_refused)
 }
 
 /*
+ * The dirty marks of the tests: bit n (mock page n of the range) is bit n
+ * of the sequence of a maximal 8-bit LFSR (period 255), in which every run
+ * of 8 bits occurs once: so a window of the bitmap read at the wrong IOVA,
+ * or bits reported at the wrong place, cannot look right. (With every
+ * other page marked, windows an even number of pages apart read the same.)
+ */
+static void dirty_marks(__u8 *marks, size_t npages)
+{
+	unsigned int lfsr = 1;
+	size_t n;
+
+	memset(marks, 0, (npages + 7) / 8);
+	for (n = 0; n != npages; n++) {
+		if (lfsr & 1)
+			marks[n / 8] |= 1 << (n % 8);
+		/* x^8 + x^6 + x^5 + x^4 + 1 */
+		lfsr = (lfsr >> 1) ^ (-(lfsr & 1) & 0xb8);
+	}
+}
+
+static bool all_zero(const __u8 *bytes, size_t n)
+{
+	while (n--) {
+		if (bytes[n])
+			return false;
+	}
+	return true;
+}
+
+static bool bitmap_bit(const __u8 *bitmap, size_t n)
+{
+	return bitmap[n / 8] & (1 << (n % 8));
+}
+
+/*
+ * The bitmap a read of pages [first, first + n) of the range should return
+ * with the range's marks @marks (@npages of them, nothing past them), at
+ * @page_pages mock pages a bit: a bit is set if one of its pages is marked.
+ */
+static void dirty_window(const __u8 *marks, size_t npages, size_t first,
+			 size_t n, size_t page_pages, __u8 *out)
+{
+	size_t i, j;
+
+	memset(out, 0, (n + 7) / 8);
+	for (i = 0; i != n; i++) {
+		for (j = 0; j != page_pages; j++) {
+			size_t page = (first + i) * page_pages + j;
+
+			if (page < npages && bitmap_bit(marks, page))
+				out[i / 8] |= 1 << (i % 8);
+		}
+	}
+}
+
+/*
+ * Read the bits of mock pages [first, first + n) of the range at @iova,
+ * marked with @marks, @page_pages mock pages a bit, into an unaligned
+ * place of a zeroed buffer: exactly the expected bytes, nothing around.
+ */
+static void check_dirty_window(struct __test_metadata *_metadata, int fd,
+			       __u32 hwpt, __u64 iova, const __u8 *marks,
+			       size_t npages, size_t first, size_t n,
+			       size_t page_pages, __u32 flags)
+{
+	const size_t nb = (n + 7) / 8;
+	const __u64 ps = page_pages * MOCK_PAGE_SIZE;
+	__u8 want[64], got[64 + 8];
+	size_t i;
+
+	ASSERT_GE(sizeof(want), nb);
+	dirty_window(marks, npages, first, n, page_pages, want);
+	memset(got, 0, sizeof(got));
+	ASSERT_EQ(0, _test_cmd_get_dirty_bitmap(fd, hwpt, iova + first * ps,
+						n * ps, ps, got + 3, flags));
+	for (i = 0; i != sizeof(got); i++) {
+		const bool in = i >= 3 && i < 3 + nb;
+
+		ASSERT_EQ(in ? want[i - 3] : 0, got[i])
+			TH_LOG("window %zu+%zu (%zu a bit), byte %zd", first,
+			       n, page_pages, (ssize_t)i - 3);
+	}
+}
+
+/*
  * Dirty tracking through the mock: a HWPT allocated for it mirrors the
- * IOAS; the test marks every other mock page dirty and reads the bitmap
- * back, cleared by the read unless NO_CLEAR.
+ * IOAS; the test marks mock pages dirty in a sequence that never repeats
+ * in the range, and reads back the whole range and windows at every
+ * offset, cleared by the read unless NO_CLEAR.
  */
 TEST_F(iommufd_device, dirty_bitmap)
 {
-	size_t npages = 64, nbytes = npages / 8;
+	static const size_t lens[] = { 1, 7, 8, 9, 23, 64 };
+	const size_t npages = 128, nbytes = npages / 8;
 	__u64 iova = MOCK_APERTURE_START, nr_dirty;
 	unsigned long length = npages * MOCK_PAGE_SIZE;
+	size_t i, j, first, n, nr_marks = 0;
 	__u8 *marks, *bitmap;
-	unsigned int i;
 	__u32 hwpt;
 
 	marks = calloc(1, nbytes);
 	bitmap = calloc(1, nbytes + 16);
 	ASSERT_NE(NULL, marks);
 	ASSERT_NE(NULL, bitmap);
-	for (i = 0; i < npages; i += 2)
-		marks[i / 8] |= 1 << (i % 8);
+	dirty_marks(marks, npages);
+	for (i = 0; i != npages; i++)
+		nr_marks += bitmap_bit(marks, i);
+	/* No run of 8 marks is the run of another offset */
+	for (i = 0; i + 8 <= npages; i++) {
+		for (j = i + 1; j + 8 <= npages; j++) {
+			for (n = 0; n != 8; n++) {
+				if (bitmap_bit(marks, i + n) !=
+				    bitmap_bit(marks, j + n))
+					break;
+			}
+			ASSERT_NE(8, n);
+		}
+	}
 
 	test_ioctl_ioas_map_fixed(buffer, length, iova);
 	test_cmd_hwpt_alloc(self->idev_id, self->ioas_id,
@@ -2872,14 +2971,13 @@ TEST_F(iommufd_device, dirty_bitmap)
 	test_err_mock_dirty(EINVAL, hwpt, iova, length, MOCK_PAGE_SIZE, marks);
 	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
 				  0);
-	for (i = 0; i < nbytes; i++)
-		ASSERT_EQ(0, bitmap[i]);
+	ASSERT_TRUE(all_zero(bitmap, nbytes));
 
 	test_cmd_set_dirty_tracking(hwpt, true);
 	test_cmd_set_dirty_tracking(hwpt, true);
 	test_cmd_mock_dirty(hwpt, iova, length, MOCK_PAGE_SIZE, marks,
 			    &nr_dirty);
-	ASSERT_EQ(npages / 2, nr_dirty);
+	ASSERT_EQ(nr_marks, nr_dirty);
 
 	/* NO_CLEAR reads leave the bits for the next read */
 	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
@@ -2893,20 +2991,57 @@ TEST_F(iommufd_device, dirty_bitmap)
 	memset(bitmap, 0, nbytes);
 	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
 				  0);
-	for (i = 0; i < nbytes; i++)
-		ASSERT_EQ(0, bitmap[i]);
+	ASSERT_TRUE(all_zero(bitmap, nbytes));
 
-	/* An unaligned bitmap buffer, and a window of the range */
+	/*
+	 * Windows at every offset, of lengths below, at and above a byte of
+	 * bitmap, into an unaligned bitmap buffer: exactly their own bits
+	 */
 	test_cmd_mock_dirty(hwpt, iova, length, MOCK_PAGE_SIZE, marks,
 			    &nr_dirty);
-	memset(bitmap, 0, nbytes + 16);
-	test_cmd_get_dirty_bitmap(hwpt, iova + 8 * MOCK_PAGE_SIZE,
-				  16 * MOCK_PAGE_SIZE, MOCK_PAGE_SIZE,
-				  bitmap + 3, 0);
-	ASSERT_EQ(marks[1], bitmap[3]);
-	ASSERT_EQ(marks[2], bitmap[4]);
-	ASSERT_EQ(0, bitmap[2]);
-	ASSERT_EQ(0, bitmap[5]);
+	for (first = 0; first != npages; first++) {
+		for (i = 0; i != ARRAY_SIZE(lens); i++) {
+			n = lens[i];
+			if (first + n > npages)
+				continue;
+			check_dirty_window(_metadata, self->fd, hwpt, iova,
+					   marks, npages, first, n, 1,
+					   IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+		}
+	}
+	/* A bit for a CPU page: either of its two mock pages marked */
+	for (first = 0; first != npages / 2; first += 3) {
+		n = first + 20 <= npages / 2 ? 20 : npages / 2 - first;
+		check_dirty_window(_metadata, self->fd, hwpt, iova, marks,
+				   npages, first, n, 2,
+				   IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+	}
+
+	/* Reads that clear, at offsets: their own bits go, no others */
+	check_dirty_window(_metadata, self->fd, hwpt, iova, marks, npages, 37,
+			   29, 1, 0);
+	check_dirty_window(_metadata, self->fd, hwpt, iova, marks, npages, 3,
+			   11, 1, 0);
+	memset(bitmap, 0, nbytes);
+	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
+				  IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+	for (i = 0; i != npages; i++) {
+		bool cleared = (i >= 37 && i < 37 + 29) || (i >= 3 && i < 14);
+
+		ASSERT_EQ(cleared ? false : bitmap_bit(marks, i),
+			  bitmap_bit(bitmap, i))
+			TH_LOG("mock page %zu", i);
+	}
+	/* Marked again: all of them are back, and a read clears them all */
+	test_cmd_mock_dirty(hwpt, iova, length, MOCK_PAGE_SIZE, marks,
+			    &nr_dirty);
+	ASSERT_EQ(nr_marks, nr_dirty);
+	check_dirty_window(_metadata, self->fd, hwpt, iova, marks, npages, 0,
+			   npages, 1, 0);
+	memset(bitmap, 0, nbytes);
+	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
+				  0);
+	ASSERT_TRUE(all_zero(bitmap, nbytes));
 
 	/* Errors of the request */
 	test_err_get_dirty_bitmap(EINVAL, hwpt, iova, 0, MOCK_PAGE_SIZE,
