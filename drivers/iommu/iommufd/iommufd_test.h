@@ -103,6 +103,18 @@ struct iommu_test_cmd {
 			__aligned_u64 length;
 			__aligned_u64 uptr;
 		} check_map;
+		/*
+		 * IOMMU_TEST_OP_MD_CHECK_REFS: the user memory
+		 * [uptr, uptr + length) (page aligned) holds @refs pins
+		 * (FOLL_PIN) on each of its pages, else EIO. A small page
+		 * counts its own pins. For pages of a compound page (THP,
+		 * hugetlb) the kernel keeps only the total of the whole
+		 * folio (compound_pincount on 6.1), so the check is made per
+		 * folio: its total must be @refs times the number of its
+		 * pages inside the range, i.e. its pages outside the range
+		 * are claimed to hold none. A folio must be met in one run
+		 * of consecutive pages of the range.
+		 */
 		struct {
 			__aligned_u64 length;
 			__aligned_u64 uptr;

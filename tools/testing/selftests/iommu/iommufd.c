@@ -26,10 +26,18 @@
  * The memory every test maps: shared anonymous memory (not copy-on-write
  * across the harness' fork, no THP, so MD_CHECK_REFS sees every page),
  * aligned to the huge page size so automatic IOVA alignment is decided by
- * the length only.
+ * the length only. Shared also means that what a test writes into it stays
+ * for the tests after it: every fixture's setup puts the pattern of
+ * iommufd_fill_buffer() back (no two words alike), so a read, copy or map
+ * of the wrong page or offset never compares equal.
  */
 static void *buffer;
 static unsigned long BUFFER_SIZE;
+
+static void buffer_reset(void)
+{
+	iommufd_fill_buffer(buffer, BUFFER_SIZE);
+}
 
 static __attribute__((constructor)) void setup_buffer(void)
 {
@@ -45,6 +53,7 @@ FIXTURE(iommufd) {
 
 FIXTURE_SETUP(iommufd)
 {
+	buffer_reset();
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_NE(-1, self->fd);
 }
@@ -448,6 +457,7 @@ static void add_mock_domains(struct __test_metadata *_metadata, int fd,
 
 FIXTURE_SETUP(iommufd_ioas)
 {
+	buffer_reset();
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	test_ioctl_ioas_alloc(&self->ioas_id);
@@ -1156,26 +1166,10 @@ TEST_F(iommufd_ioas, copy_area)
 	test_ioctl_destroy(dst_ioas);
 }
 
-/*
- * Memory of its own for the copy tests below, filled so that no two windows
- * at different offsets hold the same bytes (the global buffer's pattern
- * repeats every 256 bytes of a page): a copy of the wrong page, or at the
- * wrong offset inside the right one, cannot compare equal.
- */
+/* Memory of its own for the copy tests below, with the pattern as well */
 static uint8_t *alloc_unique_buffer(size_t size)
 {
-	uint8_t *p = iommufd_alloc_buffer(size, HUGEPAGE_SIZE);
-	size_t i;
-
-	for (i = 0; p && i != size; i++) {
-		uint32_t x = (uint32_t)i * 0x9e3779b1u;
-
-		x ^= x >> 15;
-		x *= 0x2c1b3c6du;
-		x ^= x >> 12;
-		p[i] = (uint8_t)x;
-	}
-	return p;
+	return iommufd_alloc_buffer(size, HUGEPAGE_SIZE);
 }
 
 /* What iova..+length reads through @access_fd is the memory at @mem */
@@ -1709,9 +1703,14 @@ TEST_F_TIMEOUT(iommufd_ioas, access_rw, 300)
 	for (p = 0; p != ARRAY_SIZE(paths); p++) {
 		for (off = PAGE_SIZE - 50; off < PAGE_SIZE + 50; off++) {
 			for (len = 1; len < 64; len++) {
-				for (i = 0; i != len; i++)
-					pattern[i] = (uint8_t)(off + len * 3 +
-							       i + p);
+				/* Bytes of no other write, nor of the pattern */
+				__u64 seed = ~((__u64)p << 40 |
+					       (__u64)off << 8 | len);
+
+				for (i = 0; i != len; i++) {
+					seed += 1ULL << 48;
+					pattern[i] = iommufd_pattern_word(seed);
+				}
 				test_cmd_access_rw(access_fd, iova + off,
 						   pattern, len,
 						   MOCK_ACCESS_RW_WRITE |
@@ -1725,11 +1724,15 @@ TEST_F_TIMEOUT(iommufd_ioas, access_rw, 300)
 		}
 	}
 
-	/* The whole buffer at once, both ways */
+	/*
+	 * The whole buffer at once, both ways. What is written is the
+	 * pattern of big's own addresses: unlike the buffer's in every word,
+	 * and repeating nowhere, so a page or byte written or read at the
+	 * wrong place shows.
+	 */
 	big = malloc(BUFFER_SIZE);
 	ASSERT_NE(NULL, big);
-	for (i = 0; i != BUFFER_SIZE; i++)
-		big[i] = (uint8_t)(i * 13 + 1);
+	iommufd_fill_buffer(big, BUFFER_SIZE);
 	test_cmd_access_rw(access_fd, iova, big, BUFFER_SIZE,
 			   MOCK_ACCESS_RW_WRITE);
 	ASSERT_EQ(0, memcmp(big, buffer, BUFFER_SIZE));
@@ -1737,6 +1740,14 @@ TEST_F_TIMEOUT(iommufd_ioas, access_rw, 300)
 	test_cmd_access_rw(access_fd, iova, big, BUFFER_SIZE,
 			   MOCK_ACCESS_RW_SLOW_PATH);
 	ASSERT_EQ(0, memcmp(big, buffer, BUFFER_SIZE));
+	/* Back to the buffer's own pattern, read back through both paths */
+	buffer_reset();
+	ASSERT_EQ(-1, iommufd_check_buffer(buffer, BUFFER_SIZE));
+	for (p = 0; p != ARRAY_SIZE(paths); p++) {
+		memset(big, 0, BUFFER_SIZE);
+		test_cmd_access_rw(access_fd, iova, big, BUFFER_SIZE, paths[p]);
+		ASSERT_EQ(0, memcmp(big, buffer, BUFFER_SIZE));
+	}
 	free(big);
 
 	/* Errors */
@@ -2147,6 +2158,7 @@ FIXTURE(iommufd_destroy_race) {
 
 FIXTURE_SETUP(iommufd_destroy_race)
 {
+	buffer_reset();
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	test_ioctl_ioas_alloc(&self->ioas_id);
@@ -2246,6 +2258,7 @@ FIXTURE_VARIANT(iommufd_mock_domain) {
 
 FIXTURE_SETUP(iommufd_mock_domain)
 {
+	buffer_reset();
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	test_ioctl_ioas_alloc(&self->ioas_id);
@@ -2260,6 +2273,7 @@ FIXTURE_SETUP(iommufd_mock_domain)
 					 MAP_POPULATE,
 				 -1, 0);
 		ASSERT_NE(MAP_FAILED, self->buf);
+		iommufd_fill_buffer(self->buf, self->buf_size);
 	} else {
 		self->buf = buffer;
 		self->buf_size = BUFFER_SIZE;
@@ -2352,6 +2366,57 @@ TEST_F(iommufd_mock_domain, basic)
 	munmap(gone, PAGE_SIZE);
 }
 
+/*
+ * MD_CHECK_REFS counts exactly, on small and on huge pages: two MAPs of the
+ * same memory pin it twice, and a count one off is EIO. On a huge page only
+ * the folio's total is known, so a range stands for the whole folio: refs
+ * on its pages in the range, none on the others (iommufd_test.h).
+ */
+TEST_F(iommufd_mock_domain, check_refs_exact)
+{
+	const size_t len = 4 * PAGE_SIZE;
+	uint8_t *mem = self->buf + 2 * PAGE_SIZE;
+	__u64 iova, iova2;
+
+	test_ioctl_ioas_map(mem, len, &iova);
+	check_map_all(iova, len, mem);
+	test_cmd_md_check_refs(mem, len, 1);
+	test_err_md_check_refs(EIO, mem, len, 0);
+	test_err_md_check_refs(EIO, mem, len, 2);
+	test_err_md_check_refs(EIO, mem, len + PAGE_SIZE, 1);
+	if (variant->hugepages) {
+		/* The folio holds 4 pins: 1 page or 0 pins say otherwise */
+		test_err_md_check_refs(EIO, mem, PAGE_SIZE, 1);
+		/* Which of its pages hold them is not recorded anywhere */
+		test_cmd_md_check_refs(mem - PAGE_SIZE, len, 1);
+		test_err_md_check_refs(EIO, self->buf, 2 * PAGE_SIZE, 0);
+		test_err_md_check_refs(EIO, self->buf, HUGEPAGE_SIZE, 0);
+		/* The second huge page holds none */
+		test_cmd_md_check_refs(self->buf + HUGEPAGE_SIZE,
+				       HUGEPAGE_SIZE, 0);
+	} else {
+		test_err_md_check_refs(EIO, mem - PAGE_SIZE, len, 1);
+		test_cmd_md_check_refs(mem + PAGE_SIZE, PAGE_SIZE, 1);
+		test_cmd_md_check_refs(self->buf, 2 * PAGE_SIZE, 0);
+		test_cmd_md_check_refs(mem + len, PAGE_SIZE, 0);
+	}
+
+	/* A second MAP of the same memory pins it again */
+	test_ioctl_ioas_map(mem, len, &iova2);
+	check_map_all(iova2, len, mem);
+	test_cmd_md_check_refs(mem, len, 2);
+	test_err_md_check_refs(EIO, mem, len, 1);
+	test_err_md_check_refs(EIO, mem, len, 3);
+	if (!variant->hugepages)
+		test_cmd_md_check_refs(mem + 3 * PAGE_SIZE, PAGE_SIZE, 2);
+
+	test_ioctl_ioas_unmap(iova, len);
+	test_cmd_md_check_refs(mem, len, 1);
+	test_ioctl_ioas_unmap(iova2, len);
+	test_cmd_md_check_refs(mem, len, 0);
+	test_cmd_md_check_refs(self->buf, self->buf_size, 0);
+}
+
 /* Every start and end at mock page granularity over eight pages */
 TEST_F_TIMEOUT(iommufd_mock_domain, all_aligns, 300)
 {
@@ -2371,11 +2436,17 @@ TEST_F_TIMEOUT(iommufd_mock_domain, all_aligns, 300)
 			/* Same offset in the CPU page as the user memory */
 			EXPECT_EQ(start % PAGE_SIZE, iova % PAGE_SIZE);
 			check_map_all(iova, end - start, self->buf + start);
+			/*
+			 * On a huge page this says as well that its pages
+			 * around [first, last) hold none: its count is per
+			 * folio (see MD_CHECK_REFS in iommufd_test.h), and
+			 * a range of them with 0 would fail.
+			 */
 			test_cmd_md_check_refs(self->buf + first,
 					       last - first, 1);
-			if (first)
+			if (first && !variant->hugepages)
 				test_cmd_md_check_refs(self->buf, first, 0);
-			if (last < span)
+			if (last < span && !variant->hugepages)
 				test_cmd_md_check_refs(self->buf + last,
 						       span - last, 0);
 			test_ioctl_ioas_unmap(iova, end - start);
@@ -2539,9 +2610,14 @@ TEST_F(iommufd_mock_domain, replace)
 	/* Still where it was */
 	test_err_destroy(EBUSY, hwpt_auto);
 
-	/* ioas2 has no domain left: only the first four pages are pinned */
+	/*
+	 * ioas2 has no domain left: only the first four pages are pinned (on
+	 * a huge page the first check says so: the folio's total is 4)
+	 */
 	test_cmd_md_check_refs(self->buf, 4 * PAGE_SIZE, 1);
-	test_cmd_md_check_refs(self->buf + 4 * PAGE_SIZE, 4 * PAGE_SIZE, 0);
+	if (!variant->hugepages)
+		test_cmd_md_check_refs(self->buf + 4 * PAGE_SIZE,
+				       4 * PAGE_SIZE, 0);
 	test_ioctl_destroy(self->stdev_id[0]);
 	test_ioctl_ioas_unmap_id(ioas2, iova, 4 * PAGE_SIZE);
 	test_ioctl_destroy(ioas2);
@@ -2600,6 +2676,7 @@ FIXTURE(iommufd_device) {
 
 FIXTURE_SETUP(iommufd_device)
 {
+	buffer_reset();
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	test_ioctl_ioas_alloc(&self->ioas_id);
@@ -2776,25 +2853,124 @@ TEST_F(iommufd_device, dirty_tracking_refused)
 }
 
 /*
+ * The dirty marks of the tests: bit n (mock page n of the range) is bit n
+ * of the sequence of a maximal 8-bit LFSR (period 255), in which every run
+ * of 8 bits occurs once: so a window of the bitmap read at the wrong IOVA,
+ * or bits reported at the wrong place, cannot look right. (With every
+ * other page marked, windows an even number of pages apart read the same.)
+ */
+static void dirty_marks(__u8 *marks, size_t npages)
+{
+	unsigned int lfsr = 1;
+	size_t n;
+
+	memset(marks, 0, (npages + 7) / 8);
+	for (n = 0; n != npages; n++) {
+		if (lfsr & 1)
+			marks[n / 8] |= 1 << (n % 8);
+		/* x^8 + x^6 + x^5 + x^4 + 1 */
+		lfsr = (lfsr >> 1) ^ (-(lfsr & 1) & 0xb8);
+	}
+}
+
+static bool all_zero(const __u8 *bytes, size_t n)
+{
+	while (n--) {
+		if (bytes[n])
+			return false;
+	}
+	return true;
+}
+
+static bool bitmap_bit(const __u8 *bitmap, size_t n)
+{
+	return bitmap[n / 8] & (1 << (n % 8));
+}
+
+/*
+ * The bitmap a read of pages [first, first + n) of the range should return
+ * with the range's marks @marks (@npages of them, nothing past them), at
+ * @page_pages mock pages a bit: a bit is set if one of its pages is marked.
+ */
+static void dirty_window(const __u8 *marks, size_t npages, size_t first,
+			 size_t n, size_t page_pages, __u8 *out)
+{
+	size_t i, j;
+
+	memset(out, 0, (n + 7) / 8);
+	for (i = 0; i != n; i++) {
+		for (j = 0; j != page_pages; j++) {
+			size_t page = (first + i) * page_pages + j;
+
+			if (page < npages && bitmap_bit(marks, page))
+				out[i / 8] |= 1 << (i % 8);
+		}
+	}
+}
+
+/*
+ * Read the bits of mock pages [first, first + n) of the range at @iova,
+ * marked with @marks, @page_pages mock pages a bit, into an unaligned
+ * place of a zeroed buffer: exactly the expected bytes, nothing around.
+ */
+static void check_dirty_window(struct __test_metadata *_metadata, int fd,
+			       __u32 hwpt, __u64 iova, const __u8 *marks,
+			       size_t npages, size_t first, size_t n,
+			       size_t page_pages, __u32 flags)
+{
+	const size_t nb = (n + 7) / 8;
+	const __u64 ps = page_pages * MOCK_PAGE_SIZE;
+	__u8 want[64], got[64 + 8];
+	size_t i;
+
+	ASSERT_GE(sizeof(want), nb);
+	dirty_window(marks, npages, first, n, page_pages, want);
+	memset(got, 0, sizeof(got));
+	ASSERT_EQ(0, _test_cmd_get_dirty_bitmap(fd, hwpt, iova + first * ps,
+						n * ps, ps, got + 3, flags));
+	for (i = 0; i != sizeof(got); i++) {
+		const bool in = i >= 3 && i < 3 + nb;
+
+		ASSERT_EQ(in ? want[i - 3] : 0, got[i])
+			TH_LOG("window %zu+%zu (%zu a bit), byte %zd", first,
+			       n, page_pages, (ssize_t)i - 3);
+	}
+}
+
+/*
  * Dirty tracking through the mock: a HWPT allocated for it mirrors the
- * IOAS; the test marks every other mock page dirty and reads the bitmap
- * back, cleared by the read unless NO_CLEAR.
+ * IOAS; the test marks mock pages dirty in a sequence that never repeats
+ * in the range, and reads back the whole range and windows at every
+ * offset, cleared by the read unless NO_CLEAR.
  */
 TEST_F(iommufd_device, dirty_bitmap)
 {
-	size_t npages = 64, nbytes = npages / 8;
+	static const size_t lens[] = { 1, 7, 8, 9, 23, 64 };
+	const size_t npages = 128, nbytes = npages / 8;
 	__u64 iova = MOCK_APERTURE_START, nr_dirty;
 	unsigned long length = npages * MOCK_PAGE_SIZE;
+	size_t i, j, first, n, nr_marks = 0;
 	__u8 *marks, *bitmap;
-	unsigned int i;
 	__u32 hwpt;
 
 	marks = calloc(1, nbytes);
 	bitmap = calloc(1, nbytes + 16);
 	ASSERT_NE(NULL, marks);
 	ASSERT_NE(NULL, bitmap);
-	for (i = 0; i < npages; i += 2)
-		marks[i / 8] |= 1 << (i % 8);
+	dirty_marks(marks, npages);
+	for (i = 0; i != npages; i++)
+		nr_marks += bitmap_bit(marks, i);
+	/* No run of 8 marks is the run of another offset */
+	for (i = 0; i + 8 <= npages; i++) {
+		for (j = i + 1; j + 8 <= npages; j++) {
+			for (n = 0; n != 8; n++) {
+				if (bitmap_bit(marks, i + n) !=
+				    bitmap_bit(marks, j + n))
+					break;
+			}
+			ASSERT_NE(8, n);
+		}
+	}
 
 	test_ioctl_ioas_map_fixed(buffer, length, iova);
 	test_cmd_hwpt_alloc(self->idev_id, self->ioas_id,
@@ -2804,14 +2980,13 @@ TEST_F(iommufd_device, dirty_bitmap)
 	test_err_mock_dirty(EINVAL, hwpt, iova, length, MOCK_PAGE_SIZE, marks);
 	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
 				  0);
-	for (i = 0; i < nbytes; i++)
-		ASSERT_EQ(0, bitmap[i]);
+	ASSERT_TRUE(all_zero(bitmap, nbytes));
 
 	test_cmd_set_dirty_tracking(hwpt, true);
 	test_cmd_set_dirty_tracking(hwpt, true);
 	test_cmd_mock_dirty(hwpt, iova, length, MOCK_PAGE_SIZE, marks,
 			    &nr_dirty);
-	ASSERT_EQ(npages / 2, nr_dirty);
+	ASSERT_EQ(nr_marks, nr_dirty);
 
 	/* NO_CLEAR reads leave the bits for the next read */
 	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
@@ -2825,20 +3000,57 @@ TEST_F(iommufd_device, dirty_bitmap)
 	memset(bitmap, 0, nbytes);
 	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
 				  0);
-	for (i = 0; i < nbytes; i++)
-		ASSERT_EQ(0, bitmap[i]);
+	ASSERT_TRUE(all_zero(bitmap, nbytes));
 
-	/* An unaligned bitmap buffer, and a window of the range */
+	/*
+	 * Windows at every offset, of lengths below, at and above a byte of
+	 * bitmap, into an unaligned bitmap buffer: exactly their own bits
+	 */
 	test_cmd_mock_dirty(hwpt, iova, length, MOCK_PAGE_SIZE, marks,
 			    &nr_dirty);
-	memset(bitmap, 0, nbytes + 16);
-	test_cmd_get_dirty_bitmap(hwpt, iova + 8 * MOCK_PAGE_SIZE,
-				  16 * MOCK_PAGE_SIZE, MOCK_PAGE_SIZE,
-				  bitmap + 3, 0);
-	ASSERT_EQ(marks[1], bitmap[3]);
-	ASSERT_EQ(marks[2], bitmap[4]);
-	ASSERT_EQ(0, bitmap[2]);
-	ASSERT_EQ(0, bitmap[5]);
+	for (first = 0; first != npages; first++) {
+		for (i = 0; i != ARRAY_SIZE(lens); i++) {
+			n = lens[i];
+			if (first + n > npages)
+				continue;
+			check_dirty_window(_metadata, self->fd, hwpt, iova,
+					   marks, npages, first, n, 1,
+					   IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+		}
+	}
+	/* A bit for a CPU page: either of its two mock pages marked */
+	for (first = 0; first != npages / 2; first += 3) {
+		n = first + 20 <= npages / 2 ? 20 : npages / 2 - first;
+		check_dirty_window(_metadata, self->fd, hwpt, iova, marks,
+				   npages, first, n, 2,
+				   IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+	}
+
+	/* Reads that clear, at offsets: their own bits go, no others */
+	check_dirty_window(_metadata, self->fd, hwpt, iova, marks, npages, 37,
+			   29, 1, 0);
+	check_dirty_window(_metadata, self->fd, hwpt, iova, marks, npages, 3,
+			   11, 1, 0);
+	memset(bitmap, 0, nbytes);
+	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
+				  IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+	for (i = 0; i != npages; i++) {
+		bool cleared = (i >= 37 && i < 37 + 29) || (i >= 3 && i < 14);
+
+		ASSERT_EQ(cleared ? false : bitmap_bit(marks, i),
+			  bitmap_bit(bitmap, i))
+			TH_LOG("mock page %zu", i);
+	}
+	/* Marked again: all of them are back, and a read clears them all */
+	test_cmd_mock_dirty(hwpt, iova, length, MOCK_PAGE_SIZE, marks,
+			    &nr_dirty);
+	ASSERT_EQ(nr_marks, nr_dirty);
+	check_dirty_window(_metadata, self->fd, hwpt, iova, marks, npages, 0,
+			   npages, 1, 0);
+	memset(bitmap, 0, nbytes);
+	test_cmd_get_dirty_bitmap(hwpt, iova, length, MOCK_PAGE_SIZE, bitmap,
+				  0);
+	ASSERT_TRUE(all_zero(bitmap, nbytes));
 
 	/* Errors of the request */
 	test_err_get_dirty_bitmap(EINVAL, hwpt, iova, 0, MOCK_PAGE_SIZE,

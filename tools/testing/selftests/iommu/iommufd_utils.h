@@ -53,15 +53,76 @@ static inline void iommufd_setup_globals(void)
 }
 
 /*
+ * The content of the memory the tests map: every 8-byte word holds a value
+ * made from its own address (a counter of the process' words, so page
+ * index and offset are in it), mixed by a bijection: no two words of the
+ * process are equal, and a window of a few bytes read at another offset,
+ * in another page or in another buffer does not compare equal to the one
+ * expected. A read or copy of the wrong page or at the wrong offset cannot
+ * pass a memcmp() against the memory at the right place.
+ */
+static inline uint64_t iommufd_pattern_word(uint64_t n)
+{
+	/* splitmix64's finalizer: xorshifts and odd multiplications */
+	n += 0x9e3779b97f4a7c15ULL;
+	n = (n ^ (n >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	n = (n ^ (n >> 27)) * 0x94d049bb133111ebULL;
+	return n ^ (n >> 31);
+}
+
+/* The byte the pattern puts at @p */
+static inline uint8_t iommufd_pattern_byte(const void *p)
+{
+	uintptr_t addr = (uintptr_t)p;
+
+	return iommufd_pattern_word(addr / 8) >> (8 * (addr % 8));
+}
+
+/* (Re)write the pattern over [p, p + size) */
+static inline void iommufd_fill_buffer(void *p, size_t size)
+{
+	uint8_t *b = p, *end = b + size;
+
+	for (; b != end && (uintptr_t)b % 8; b++)
+		*b = iommufd_pattern_byte(b);
+	for (; end - b >= 8; b += 8) {
+		uint64_t word = iommufd_pattern_word((uintptr_t)b / 8);
+
+		memcpy(b, &word, sizeof(word));
+	}
+	for (; b != end; b++)
+		*b = iommufd_pattern_byte(b);
+}
+
+/* The offset of the first byte of [p, p + size) off the pattern, or -1 */
+static inline ssize_t iommufd_check_buffer(const void *p, size_t size)
+{
+	const uint8_t *b = p;
+	uint64_t word = 0;
+	size_t i;
+
+	for (i = 0; i != size; i++) {
+		uintptr_t addr = (uintptr_t)(b + i);
+
+		if (!i || !(addr % 8))
+			word = iommufd_pattern_word(addr / 8);
+		if (b[i] != (uint8_t)(word >> (8 * (addr % 8))))
+			return i;
+	}
+	return -1;
+}
+
+/*
  * Anonymous shared memory of @size bytes aligned to @align: shared so that
  * the harness' fork of every test does not make its pages copy-on-write,
- * and not transparent huge pages (shmem does not use them by default), so
- * MD_CHECK_REFS sees every page. Touched so every page exists.
+ * and not transparent huge pages (shmem does not use them by default, and
+ * MADV_NOHUGEPAGE keeps them off where shmem_enabled is "advise" or
+ * "within_size"): MD_CHECK_REFS counts the pins of every page on its own.
+ * Touched so every page exists, and filled with the pattern above.
  */
 static inline void *iommufd_alloc_buffer(size_t size, size_t align)
 {
 	uint8_t *area, *p;
-	size_t i;
 
 	area = mmap(NULL, size + align, PROT_NONE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -74,8 +135,8 @@ static inline void *iommufd_alloc_buffer(size_t size, size_t align)
 	if (p != area)
 		munmap(area, p - area);
 	munmap(p + size, area + size + align - (p + size));
-	for (i = 0; i < size; i++)
-		p[i] = (uint8_t)(i * 7 + (i >> 12));
+	madvise(p, size, MADV_NOHUGEPAGE);
+	iommufd_fill_buffer(p, size);
 	return p;
 }
 
@@ -809,7 +870,14 @@ static inline int _test_cmd_md_check_map(int fd, __u32 hwpt_id, __u64 iova,
 		EXPECT_EQ(_errno, errno);				\
 	})
 
-/* IOMMU_TEST_OP_MD_CHECK_REFS: every page of uptr..+length has @refs pins */
+/*
+ * IOMMU_TEST_OP_MD_CHECK_REFS: every page of uptr..+length holds @refs pins
+ * (EIO otherwise). On a huge page (THP, hugetlb) only the total of the
+ * folio is known, so the check is per folio: refs times its pages in the
+ * range, none on its pages outside the range. E.g. with pages 2..5 of a
+ * huge page pinned once, (page 2, 4 pages, 1) passes, (page 2, 1 page, 1)
+ * and (page 0, 2 pages, 0) fail: compare small pages, where both pass.
+ */
 static inline int _test_cmd_md_check_refs(int fd, void *uptr, __u64 length,
 					  __u32 refs)
 {
