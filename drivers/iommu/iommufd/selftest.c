@@ -113,7 +113,7 @@ bool iommufd_should_fail(void)
  *   /sys/kernel/debug/iommufd/access_unmap_delay_ms
  *	the next unmap callback of a mock access asked to drop everything
  *	(what iommufd_access_replace() and iommufd_access_detach() ask)
- *	sleeps that long first, at most IOMMUFD_TEST_ACCESS_UNMAP_DELAY_MAX_MS,
+ *	sleeps that long first, at most ACCESS_UNMAP_MAX_MS,
  *	so a test can act while the access waits for its driver.
  *
  * Each is one-shot: the delay that fires puts 0 back, so a test reading 0
@@ -122,7 +122,7 @@ bool iommufd_should_fail(void)
  */
 #define IOMMUFD_TEST_DESTROY_DELAY_MAX_MS 2000
 #define IOMMUFD_TEST_ATTACH_DELAY_MAX_MS 10000
-#define IOMMUFD_TEST_ACCESS_UNMAP_DELAY_MAX_MS 10000
+#define ACCESS_UNMAP_MAX_MS 10000
 static u32 iommufd_test_destroy_delay_ms;
 static u32 iommufd_test_attach_delay_ms;
 static u32 iommufd_test_access_unmap_delay_ms;
@@ -1211,12 +1211,11 @@ static void iommufd_test_access_unmap(void *data, unsigned long iova,
 		last = ULONG_MAX;
 
 	if (!iova && length == ULONG_MAX) {
-		u32 ms = iommufd_test_take_delay(
-				&iommufd_test_access_unmap_delay_ms);
+		u32 *knob = &iommufd_test_access_unmap_delay_ms;
+		u32 ms = iommufd_test_take_delay(knob);
 
 		if (ms)
-			msleep_interruptible(min_t(u32, ms,
-				IOMMUFD_TEST_ACCESS_UNMAP_DELAY_MAX_MS));
+			msleep_interruptible(min_t(u32, ms, ACCESS_UNMAP_MAX_MS));
 	}
 
 	mutex_lock(&staccess->lock);
