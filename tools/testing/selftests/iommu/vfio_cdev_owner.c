@@ -698,18 +698,22 @@ TEST_F(multi_function, claim_outlives_iommufd)
 
 /*
  * The claim moved the group off the DMA API: bound and not attached, the
- * device's DMA is blocked; attached to an IOAS, it lands there, with fn1
- * bound late to vfio-pci and not opened.
+ * device's DMA is blocked, and the IOMMU reports it (an untouched buffer
+ * alone would not tell a blocked DMA from one that went elsewhere);
+ * attached to an IOAS, it lands there, with fn1 bound late to vfio-pci and
+ * not opened.
  */
 TEST_F(multi_function, dma_through_claimed_group)
 {
 	struct held *h = &self->held;
 	__u32 ioas = 0, hwpt = 0;
 	uint8_t *dst;
-	int ictx, dev;
+	int ictx, dev, kmsg;
 
 	if (!ready(_metadata, self->setup_err))
 		return;
+	kmsg = held_keep(h, kmsg_open());
+	ASSERT_LE(0, kmsg);
 	ictx = open_iommufd(h);
 	ASSERT_LE(0, ictx);
 	dev = open_cdev(h, self->fn0);
@@ -720,7 +724,8 @@ TEST_F(multi_function, dma_through_claimed_group)
 	dma_prepare(_metadata, h, ictx, dev, &ioas);
 	dst = h->buf + EDU_BUF_SIZE;
 	memset(dst, 0x5a, EDU_BUF_SIZE);
-	ASSERT_EQ(0, edu_dma_to_ram(&h->edu, 0, IOVA_DST, EDU_BUF_SIZE));
+	ASSERT_EQ(0, edu_dma_blocked(&h->edu, self->fn0, kmsg, IOVA_DST,
+				     EDU_BUF_SIZE, true));
 	ASSERT_TRUE(all_bytes(dst, EDU_BUF_SIZE, 0x5a));
 
 	hwpt = ioas;

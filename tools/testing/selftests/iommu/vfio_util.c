@@ -610,6 +610,69 @@ const char *pci_short_bdf(const char *bdf)
 	return strlen(bdf) > 8 && bdf[4] == ':' ? bdf + 5 : bdf;
 }
 
+/* VT-d's fault report: pr_err() of drivers/iommu/intel/dmar.c */
+static void dmar_fault_needles(const char *bdf, uint64_t iova, char *addr,
+			       size_t addr_size, char *dev, size_t dev_size)
+{
+	snprintf(addr, addr_size, "fault addr 0x%llx ",
+		 (unsigned long long)iova);
+	snprintf(dev, dev_size, "[%s]", pci_short_bdf(bdf));
+}
+
+bool dmar_fault_wait(int kmsg, const char *bdf, uint64_t iova,
+		     unsigned int timeout_ms, char *line, size_t size)
+{
+	char addr[64], dev[32];
+	const char *const needles[] = { "DMAR", addr, dev, NULL };
+
+	dmar_fault_needles(bdf, iova, addr, sizeof(addr), dev, sizeof(dev));
+	return kmsg_wait(kmsg, needles, timeout_ms, line, size);
+}
+
+/* How long a report may take to reach the log */
+#define DMAR_FAULT_WAIT_MS	5000
+/*
+ * dmar_fault() prints through a ratelimit state of its own with the
+ * default interval (5 s) and burst (10, of which each fault takes three);
+ * an interval after the first DMA, with a margin, a new one has begun.
+ */
+#define DMAR_RATELIMIT_MS	(5000 + 500)
+
+int edu_dma_blocked(struct edu *edu, const char *bdf, int kmsg,
+		    uint64_t iova, uint32_t len, bool to_ram)
+{
+	char addr[64], dev[32], line[512];
+	uint64_t start = 0, now;
+	int attempt, ret;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (attempt) {
+			fprintf(stderr,
+				"# no DMAR fault report of %s at 0x%llx yet (rate-limited?): once more\n",
+				bdf, (unsigned long long)iova);
+			now = kmsg_now_ms();
+			if (now < start + DMAR_RATELIMIT_MS)
+				usleep((start + DMAR_RATELIMIT_MS - now) * 1000);
+		}
+		if (lseek(kmsg, 0, SEEK_END) < 0)
+			return -errno;
+		start = kmsg_now_ms();
+		ret = edu_dma(edu, iova, 0, len, to_ram, EDU_DMA_TIMEOUT_MS);
+		if (ret)
+			return ret;
+		if (dmar_fault_wait(kmsg, bdf, iova, DMAR_FAULT_WAIT_MS, line,
+				    sizeof(line))) {
+			fprintf(stderr, "# kernel: %s\n", line);
+			return 0;
+		}
+	}
+	dmar_fault_needles(bdf, iova, addr, sizeof(addr), dev, sizeof(dev));
+	fprintf(stderr,
+		"# no kernel log line with \"DMAR\", \"%s\", \"%s\"\n",
+		addr, dev);
+	return -ENOMSG;
+}
+
 int vfio_cdev_bind(int dev, int iommufd, uint32_t *dev_id)
 {
 	struct vfio_device_bind_iommufd bind = {

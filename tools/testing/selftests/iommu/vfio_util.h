@@ -119,4 +119,32 @@ bool kmsg_wait(int fd, const char *const *needles, unsigned int timeout_ms,
 /* "bb:dd.f" of a "dddd:bb:dd.f" address, as the DMAR fault report prints */
 const char *pci_short_bdf(const char *bdf);
 
+/*
+ * The DMAR fault report of @bdf at @iova: a record with "DMAR",
+ * "fault addr 0x<iova> " and "[bb:dd.f]", read from @kmsg within
+ * @timeout_ms (see kmsg_wait()). Returns true when seen.
+ */
+bool dmar_fault_wait(int kmsg, const char *bdf, uint64_t iova,
+		     unsigned int timeout_ms, char *line, size_t size);
+
+struct edu;
+
+/*
+ * A DMA the IOMMU must block, and its fault report: the edu of @bdf moves
+ * @len bytes between its buffer and @iova (@to_ram: writes them to @iova,
+ * else reads them from it), then the DMAR fault report of @bdf at @iova
+ * must follow in the kernel log (@kmsg, positioned at its end first, so
+ * only reports of this DMA count). VT-d rate-limits its reports (about
+ * three faults per five seconds): when none came, the DMA is done once
+ * more after the rate limit's interval, and that one must be reported.
+ * What was seen, or looked for in vain, is logged as a "#" line on stderr.
+ *
+ * Returns 0 when reported, -ENOMSG when not, another negative errno when
+ * the DMA could not be done. Whether memory changed is for the caller to
+ * check: the report says the IOMMU refused the DMA, the untouched memory
+ * that it did not go to the buffer checked.
+ */
+int edu_dma_blocked(struct edu *edu, const char *bdf, int kmsg,
+		    uint64_t iova, uint32_t len, bool to_ram);
+
 #endif /* __SELFTESTS_IOMMU_VFIO_UTIL_H */
