@@ -195,6 +195,131 @@ int pci_parent(const char *bdf, char *parent)
 	return 0;
 }
 
+#define SERIAL_DRIVER	PCI_DRIVERS "/serial"
+/* 8250_pci's pbn_b0_1_115200: one UART at the start of BAR 0 */
+#define SERIAL_BOARD	1
+/* A driver_override no driver answers to */
+#define NO_DRIVER	"selftests-iommu-none"
+/* Most edu devices kept from serial during one serial_bind() */
+#define MAX_GUARDED	32
+
+struct serial_guarded {
+	char bdf[PCI_BDF_SIZE];
+	char override[64];
+};
+
+/* An unset driver_override reads "(null)" */
+static bool override_unset(const char *override)
+{
+	return !override[0] || !strcmp(override, "(null)");
+}
+
+static void serial_unguard(struct serial_guarded *g, int n)
+{
+	while (n--)
+		pci_set_override(g[n].bdf, override_unset(g[n].override) ?
+					   NULL : g[n].override);
+}
+
+/*
+ * A new dynamic id binds its driver to every unbound device it matches.
+ * Keep serial off the other edu devices meanwhile: each unbound one it could
+ * take (no driver_override, or "serial") gets an override of no driver.
+ * Returns the number of devices guarded or a negative errno (and then none).
+ */
+static int serial_guard(struct serial_guarded *g, int max)
+{
+	char override[64], driver[64];
+	struct dirent *d;
+	int n = 0, ret = 0;
+	DIR *dir;
+
+	dir = opendir(PCI_DEVICES);
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.' || strlen(d->d_name) >= PCI_BDF_SIZE ||
+		    !pci_is_edu(d->d_name))
+			continue;
+		ret = pci_driver(d->d_name, driver, sizeof(driver));
+		if (ret)
+			break;
+		if (driver[0])
+			continue;
+		ret = pci_attr_read(d->d_name, "driver_override", override,
+				    sizeof(override));
+		if (ret)
+			break;
+		if (!override_unset(override) && strcmp(override, "serial"))
+			continue;
+		if (n == max) {
+			ret = -E2BIG;
+			break;
+		}
+		ret = pci_set_override(d->d_name, NO_DRIVER);
+		if (ret)
+			break;
+		strcpy(g[n].bdf, d->d_name);
+		strcpy(g[n].override, override);
+		n++;
+	}
+	closedir(dir);
+	if (ret) {
+		serial_unguard(g, n);
+		return ret;
+	}
+	return n;
+}
+
+void serial_remove_ids(void)
+{
+	char id[32];
+	int i;
+
+	snprintf(id, sizeof(id), "%04x %04x", EDU_VENDOR_ID, EDU_DEVICE_ID);
+	for (i = 0; i < MAX_GUARDED; i++)
+		if (sysfs_write(SERIAL_DRIVER "/remove_id", id))
+			break;
+}
+
+/*
+ * With the dynamic id serial's probe takes the edu (a device of the fixed
+ * board needs no serial class); without it, it gets as far as declining
+ * the device.
+ */
+int serial_bind(const char *bdf)
+{
+	struct serial_guarded g[MAX_GUARDED];
+	char id[64];
+	int n, ret;
+
+	n = serial_guard(g, MAX_GUARDED);
+	if (n < 0)
+		return n;
+	snprintf(id, sizeof(id), "%04x %04x ffffffff ffffffff 0 0 %x",
+		 EDU_VENDOR_ID, EDU_DEVICE_ID, SERIAL_BOARD);
+	ret = sysfs_write(SERIAL_DRIVER "/new_id", id);
+	serial_unguard(g, n);
+	if (ret)
+		fprintf(stderr, "# serial: new_id \"%s\": %s\n", id,
+			strerror(-ret));
+	ret = pci_bind(bdf, "serial");
+	serial_remove_ids();
+	return ret;
+}
+
+int serial_bind_unbind(const char *bdf)
+{
+	int ret = serial_bind(bdf);
+
+	if (!ret && !pci_has_driver(bdf, "serial"))
+		ret = -ENXIO;
+	if (ret)
+		fprintf(stderr, "# serial did not bind to %s: %s\n", bdf,
+			strerror(-ret));
+	return ret ?: pci_unbind(bdf);
+}
+
 int pci_iommu_group(const char *bdf)
 {
 	char path[PATH_MAX], link[PATH_MAX];

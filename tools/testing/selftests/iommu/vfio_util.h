@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers of the VFIO/IOMMU selftests: PCI driver binding through sysfs,
- * IOMMU group discovery, the legacy VFIO group/container interface, and
- * watching the kernel log.
+ * Helpers of the VFIO/IOMMU selftests: PCI driver binding through sysfs
+ * (and the DMA-API driver of the ownership tests), IOMMU group discovery,
+ * the legacy VFIO group/container interface, the VFIO device cdev, watching
+ * the kernel log, and DMA the IOMMU must block and report.
  */
 #ifndef __SELFTESTS_IOMMU_VFIO_UTIL_H
 #define __SELFTESTS_IOMMU_VFIO_UTIL_H
@@ -39,6 +40,26 @@ int pci_ids(const char *bdf, uint16_t *vendor, uint16_t *device);
 bool pci_is_edu(const char *bdf);
 /* The upstream bridge of @bdf, or -ENODEV on a root bus. */
 int pci_parent(const char *bdf, char *parent);
+
+/*
+ * The 8250 PCI driver ("serial"), the driver using the kernel DMA API of
+ * the DMA ownership tests. Through driver_override alone it gets past the
+ * ownership check and then declines an edu, which is no serial port;
+ * serial_bind() makes it really bind to the edu @bdf, with a dynamic id of
+ * the edu carrying the driver_data of a fixed one-port board, an id that
+ * exists only for the one bind (the other unbound edu devices are kept
+ * from serial meanwhile). Returns what the write to serial's bind file
+ * returned: 0, -EBUSY when the DMA ownership refuses the driver, or
+ * serial's own refusal. driver_override stays "serial".
+ * serial_remove_ids() removes such ids, also any a killed test left.
+ */
+int serial_bind(const char *bdf);
+void serial_remove_ids(void);
+/*
+ * Where serial is allowed: serial_bind() of @bdf, which must bind it, then
+ * the unbind. Returns 0, or the first error (logged as a "#" line).
+ */
+int serial_bind_unbind(const char *bdf);
 
 /* IOMMU group number of @bdf, or a negative errno */
 int pci_iommu_group(const char *bdf);
