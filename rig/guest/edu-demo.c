@@ -244,8 +244,7 @@ static void dma(struct demo *d)
 {
 	uint8_t *a = d->mem, *b = d->mem + SZ, *c = d->mem + 2 * SZ;
 	__u32 ioas1, ioas2, hwpt1, hwpt2;
-	char addr[64], dev[32], line[512];
-	const char *needles[] = { "DMAR", addr, dev, NULL };
+	char line[512];
 	int ret, kmsg;
 	bool gone;
 	double t0;
@@ -309,9 +308,8 @@ static void dma(struct demo *d)
 	    IOVA_DST, ret ? err(ret) : "completion");
 	expect(all_bytes(c, SZ, 0x5a) && all_bytes(b, SZ, 0),
 	       "memory was written through an unmapped IOVA");
-	snprintf(addr, sizeof(addr), "fault addr 0x%llx ", IOVA_DST);
-	snprintf(dev, sizeof(dev), "[%s]", pci_short_bdf(d->bdf));
-	if (kmsg >= 0 && kmsg_wait(kmsg, needles, 5000, line, sizeof(line))) {
+	if (kmsg >= 0 &&
+	    dmar_fault_wait(kmsg, d->bdf, IOVA_DST, 5000, line, sizeof(line))) {
 		say("  buffer C %s; the IOMMU blocked the DMA and the kernel logged:",
 		    all_bytes(c, SZ, 0x5a) ? "is untouched" : "WAS WRITTEN");
 		say("     %s", line);

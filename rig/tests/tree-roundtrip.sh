@@ -68,7 +68,18 @@ git -C "$T" add -f "$f"
 new2=drivers/iommu/rig-roundtrip-new2.c
 echo "// SPDX-License-Identifier: GPL-2.0" > "$R/$new2"
 git -C "$R" add -f "$new2"
-step link-leaves-staged-edit eval "rig link.sh && git -C '$T' diff --cached --quiet -- '$f'; [ \$? -eq 1 ]"
+# link.sh must succeed, link the new file in a commit of its own, and leave
+# the edit staged (git diff --quiet: 1 for a difference, more for an error).
+link_leaves_staged_edit() {
+	rig link.sh || return 1
+	[ -L "$T/$new2" ] || return 1
+	[ "$(git -C "$T" log -1 --format=%s)" = "$NEWFILES_SUBJECT" ] || return 1
+	[ "$(git -C "$T" diff-tree -r --no-commit-id --name-only HEAD)" = "$new2" ] ||
+		return 1
+	git -C "$T" diff --cached --quiet -- "$f"
+	[ $? -eq 1 ]
+}
+step link-leaves-staged-edit link_leaves_staged_edit
 step status-sees-staged-edit eval '! rig status.sh'
 step refresh-staged-edit rig refresh.sh
 step staged-edit-in-owning-patch in_patch_of "$mark2" "$owner"

@@ -23,7 +23,6 @@
 #define IOVA_SRC	0x100000ULL
 #define IOVA_DST	0x200000ULL
 #define IOVA_GONE	0x300000ULL
-#define FAULT_WAIT_MS	5000
 #define BOGUS_ID	0x7ffffff0
 
 static __attribute__((constructor)) void setup_globals(void)
@@ -48,6 +47,9 @@ FIXTURE(cdev) {
 	uint8_t *victim;
 	int kmsg;
 };
+
+/* The fixture's data, for the helpers */
+#define cdev_fixture FIXTURE_DATA(cdev)
 
 FIXTURE_SETUP(cdev)
 {
@@ -222,24 +224,21 @@ static bool all_bytes(const uint8_t *buf, size_t len, uint8_t val)
 	return true;
 }
 
-/* Wait for the DMAR fault report of this device at @iova. */
-static bool saw_fault(struct __test_metadata *_metadata, int kmsg,
-		      const char *bdf, uint64_t iova)
+/*
+ * A DMA write of the device's buffer to @iova is blocked: the IOMMU reports
+ * it, and @buf, what @iova mapped before, keeps its 0x5a
+ */
+static void write_blocked(struct __test_metadata *_metadata,
+			  cdev_fixture *self, uint64_t iova, uint8_t *buf)
 {
-	char addr[64], dev[32], line[512];
-	const char *const needles[] = { "DMAR", addr, dev, NULL };
-
-	snprintf(addr, sizeof(addr), "fault addr 0x%llx ",
-		 (unsigned long long)iova);
-	snprintf(dev, sizeof(dev), "[%s]", pci_short_bdf(bdf));
-	if (!kmsg_wait(kmsg, needles, FAULT_WAIT_MS, line, sizeof(line))) {
-		TH_LOG("no kernel log line with \"DMAR\", \"%s\", \"%s\"",
-		       addr, dev);
-		return false;
-	}
-	TH_LOG("kernel: %s", line);
-	return true;
+	memset(buf, 0x5a, BUF_SIZE);
+	ASSERT_EQ(0, edu_dma_blocked(&self->edu, self->bdf, self->kmsg, iova,
+				     BUF_SIZE, true));
+	ASSERT_TRUE(all_bytes(buf, BUF_SIZE, 0x5a));
 }
+
+#define expect_write_blocked(iova, buf)					\
+	write_blocked(_metadata, self, iova, buf)
 
 /* Bind the cdev to self->fd and bring the edu up on it */
 #define bind_and_init()							\
@@ -367,10 +366,7 @@ TEST_F(cdev, unmap_blocks)
 	ASSERT_EQ(0, memcmp(self->src, self->victim, BUF_SIZE));
 
 	test_ioctl_ioas_unmap(IOVA_GONE, BUF_SIZE);
-	memset(self->victim, 0x5a, BUF_SIZE);
-	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, 0, IOVA_GONE, BUF_SIZE));
-	ASSERT_TRUE(all_bytes(self->victim, BUF_SIZE, 0x5a));
-	ASSERT_TRUE(saw_fault(_metadata, self->kmsg, self->bdf, IOVA_GONE));
+	expect_write_blocked(IOVA_GONE, self->victim);
 
 	/* What is still mapped still works */
 	memset(self->dst, 0, BUF_SIZE);
@@ -397,10 +393,7 @@ TEST_F(cdev, detach_blocks)
 	test_cmd_detach(self->dev);
 	/* The automatic HWPT went with the detach */
 	test_err_destroy(ENOENT, hwpt_id);
-	memset(self->dst, 0x5a, BUF_SIZE);
-	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, 0, IOVA_DST, BUF_SIZE));
-	ASSERT_TRUE(all_bytes(self->dst, BUF_SIZE, 0x5a));
-	ASSERT_TRUE(saw_fault(_metadata, self->kmsg, self->bdf, IOVA_DST));
+	expect_write_blocked(IOVA_DST, self->dst);
 
 	/* Detaching a detached device is fine */
 	test_cmd_detach(self->dev);
@@ -608,10 +601,8 @@ TEST_F(cdev, attach_errors)
 	test_err_detach(EINVAL, self->dev, dsize - 1, 0);
 	test_err_detach(EINVAL, self->dev, dsize, 1);
 
-	/* None of that attached the device: its DMA is blocked */
-	memset(self->dst, 0x5a, BUF_SIZE);
-	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, 0, IOVA_DST, BUF_SIZE));
-	ASSERT_TRUE(all_bytes(self->dst, BUF_SIZE, 0x5a));
+	/* None of that attached the device: its DMA is blocked, and reported */
+	expect_write_blocked(IOVA_DST, self->dst);
 
 	/* A failed replace leaves the device where it was */
 	test_cmd_attach(self->dev, self->ioas_id, &hwpt_id);

@@ -21,12 +21,18 @@
  *    IOAS maps other buffers at the same IOVAs, and they stay untouched;
  *    with no device attached, DMA is blocked and the IOMMU reports it.
  *
- * What a device "reports" is observed through the uAPI, which has no
- * query: an attached device re-attached to its HWPT succeeds without
- * change and hands back that HWPT's id (a replace onto the same HWPT); a
- * detached device is refused (-EINVAL) an attach to another HWPT than the
- * group's; IOMMU_DESTROY of a HWPT is -EBUSY while an attached device
- * holds it.
+ * Where a device is, is observed without changing it. Its DMA shows the
+ * domain it goes through: each function copies IOVA_SRC to IOVA_DST, and
+ * IOAS A and IOAS B map buffers of their own there, so only the HWPTs of
+ * one IOAS map the buffer that changes (where two HWPTs of one IOAS are
+ * told apart, the other one is destroyed first); a blocked DMA changes
+ * nothing and must come with VT-d's fault report of that function at that
+ * IOVA. Every function's DMA is checked, so a replace that leaves one
+ * behind on the old domain fails. What the DMA cannot show, attached or
+ * only following the group (the functions share the group's domain), is
+ * seen in what the uAPI refuses: a detached device is refused (-EINVAL) an
+ * attach to another HWPT than the group's, and IOMMU_DESTROY of a HWPT is
+ * -EBUSY while an attached device holds it.
  *
  * Needs an IOMMU group of (at least) three edu functions and nothing else
  * ($EDU_GROUP_FN0, $EDU_GROUP_FN1, $EDU_GROUP_FN2 override the search),
@@ -46,14 +52,15 @@
 #define BUF_SIZE	EDU_BUF_SIZE
 #define IOVA_SRC	0x100000ULL
 #define IOVA_DST	0x200000ULL
-#define FAULT_WAIT_MS	5000
-#define FAULT_MORE_WAIT_MS	1000
 #define BOGUS_ID	0x7ffffff0
 /* What the destination buffers hold when no DMA reached them */
 #define UNTOUCHED_A	0xa5
 #define UNTOUCHED_B	0x5b
-/* Every DMA is 100 ms of the emulator; the debug kernel is slow */
-#define GROUP_TIMEOUT	180
+/*
+ * Every DMA is 100 ms of the emulator, a blocked one may wait for VT-d's
+ * rate limit (5 s); the debug kernel is slow
+ */
+#define GROUP_TIMEOUT	240
 
 static __attribute__((constructor)) void setup_globals(void)
 {
@@ -121,7 +128,7 @@ FIXTURE(group) {
 	__u32 dev_id[NR_FN];
 	struct edu edu[NR_FN];
 	int kmsg;
-	bool fault_seen;	/* a blocked DMA's report was seen */
+	uint8_t seed;		/* of the next DMA's data */
 	struct vfio_legacy legacy;	/* the group path, when used */
 	__u32 ioas_a, ioas_b;
 	__u32 hwpt_a;		/* the automatic HWPT of IOAS A */
@@ -220,32 +227,6 @@ static bool all_bytes(const uint8_t *buf, size_t len, uint8_t val)
 	return true;
 }
 
-/*
- * The DMAR fault report of @bdf at @iova since kmsg was last positioned,
- * within @wait_ms; logged when seen, and when @required and not seen.
- */
-static bool saw_fault(struct __test_metadata *_metadata, int kmsg,
-		      const char *bdf, uint64_t iova, unsigned int wait_ms,
-		      bool required)
-{
-	char addr[64], dev[32], line[512];
-	const char *const needles[] = { "DMAR", addr, dev, NULL };
-
-	snprintf(addr, sizeof(addr), "fault addr 0x%llx ",
-		 (unsigned long long)iova);
-	snprintf(dev, sizeof(dev), "[%s]", pci_short_bdf(bdf));
-	if (kmsg_wait(kmsg, needles, wait_ms, line, sizeof(line))) {
-		TH_LOG("kernel: %s", line);
-		return true;
-	}
-	if (required)
-		TH_LOG("no kernel log line with \"DMAR\", \"%s\", \"%s\"",
-		       addr, dev);
-	else
-		TH_LOG("(no report of %s: rate-limited by the kernel)", dev);
-	return false;
-}
-
 enum lands { IN_A, IN_B, BLOCKED };
 
 static const char *const lands_name[] = {
@@ -259,25 +240,27 @@ static const char *const lands_name[] = {
  * IOASes map their own buffers at both IOVAs, with different data in the
  * sources, so where the data comes from and goes to is seen: only the
  * destination of @where may change, and it must get its own IOAS' source.
- * BLOCKED tries the write only, and wants the IOMMU's report of the first
- * blocked DMA of a test: the kernel prints about three reports in five
- * seconds, later ones are looked for but may be rate-limited.
+ * BLOCKED tries the write only, and wants the IOMMU's report of it (a
+ * DMA gone elsewhere would leave both destinations untouched too).
  */
 static void expect_dma(struct __test_metadata *_metadata,
-		       group_fixture *self, int i, enum lands where,
-		       uint8_t seed)
+		       group_fixture *self, int i, enum lands where)
 {
 	struct edu *edu = &self->edu[i];
+	uint8_t seed = self->seed;
 
+	self->seed += 0x1d;
 	fill(self->src_a, BUF_SIZE, seed);
 	fill(self->src_b, BUF_SIZE, ~seed);
 	memset(self->dst_a, UNTOUCHED_A, BUF_SIZE);
 	memset(self->dst_b, UNTOUCHED_B, BUF_SIZE);
-	if (where == BLOCKED)
-		ASSERT_LE(0, lseek(self->kmsg, 0, SEEK_END));
-	if (where != BLOCKED)
+	if (where == BLOCKED) {
+		ASSERT_EQ(0, edu_dma_blocked(edu, self->fn[i], self->kmsg,
+					     IOVA_DST, BUF_SIZE, true));
+	} else {
 		ASSERT_EQ(0, edu_dma_from_ram(edu, IOVA_SRC, 0, BUF_SIZE));
-	ASSERT_EQ(0, edu_dma_to_ram(edu, 0, IOVA_DST, BUF_SIZE));
+		ASSERT_EQ(0, edu_dma_to_ram(edu, 0, IOVA_DST, BUF_SIZE));
+	}
 
 	if (where == IN_A)
 		ASSERT_EQ(0, memcmp(self->src_a, self->dst_a, BUF_SIZE));
@@ -287,26 +270,17 @@ static void expect_dma(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, memcmp(self->src_b, self->dst_b, BUF_SIZE));
 	if (where != IN_B)
 		ASSERT_TRUE(all_bytes(self->dst_b, BUF_SIZE, UNTOUCHED_B));
-
-	if (where == BLOCKED && !self->fault_seen) {
-		ASSERT_TRUE(saw_fault(_metadata, self->kmsg, self->fn[i],
-				      IOVA_DST, FAULT_WAIT_MS, true));
-		self->fault_seen = true;
-	} else if (where == BLOCKED) {
-		saw_fault(_metadata, self->kmsg, self->fn[i], IOVA_DST,
-			  FAULT_MORE_WAIT_MS, false);
-	}
 	TH_LOG("DMA of %s: %s", self->fn[i], lands_name[where]);
 }
 
+/* Each function's DMA, one after the other */
 static void expect_dma_all(struct __test_metadata *_metadata,
-			   group_fixture *self, enum lands where,
-			   uint8_t seed)
+			   group_fixture *self, enum lands where)
 {
 	int i;
 
 	for (i = 0; i < NR_FN; i++)
-		expect_dma(_metadata, self, i, where, seed + 16 * i);
+		expect_dma(_metadata, self, i, where);
 }
 
 /* ATTACH @pt_id to function @i: 0, and the HWPT it went to is @hwpt */
@@ -328,22 +302,14 @@ static void attach_err(struct __test_metadata *_metadata, group_fixture *self,
 	ASSERT_EQ(-err, vfio_cdev_attach(self->dev[i], &pt));
 }
 
-/*
- * Function @i is attached, to @hwpt: attaching it to @hwpt again is a
- * replace onto the HWPT it is on, a successful no-op handing back @hwpt.
- */
-static void attached_to(struct __test_metadata *_metadata,
-			group_fixture *self, int i, __u32 hwpt)
-{
-	attach_ok(_metadata, self, i, hwpt, hwpt);
-}
-
 #define test_cmd_attach(i, pt_id, hwpt)					\
 	attach_ok(_metadata, self, i, pt_id, hwpt)
 #define test_err_attach(_errno, i, pt_id)				\
 	attach_err(_metadata, self, _errno, i, pt_id)
 #define test_cmd_detach(i) ASSERT_EQ(0, vfio_cdev_detach(self->dev[i]))
-#define expect_attached(i, hwpt) attached_to(_metadata, self, i, hwpt)
+/* Where the DMA of function @i goes (expect_dma()), and of every function */
+#define expect_dma_of(i, where) expect_dma(_metadata, self, i, where)
+#define expect_dma_of_all(where) expect_dma_all(_metadata, self, where)
 
 /*
  * Function @i is not attached while its group is on another HWPT than
@@ -353,6 +319,39 @@ static void attached_to(struct __test_metadata *_metadata,
 #define expect_detached(i, other_pt) test_err_attach(EINVAL, i, other_pt)
 
 #define expect_pinned_kb(kb) ASSERT_EQ((long)(kb), proc_status_kb("VmPin"))
+
+/*
+ * The attached functions @order (@n of them, all the attached ones) are
+ * detached one after the other. Until the last, the group stays where it
+ * is: @hwpt is held (IOMMU_DESTROY -EBUSY) and every function's DMA still
+ * lands in @where; after the last, every function's DMA is blocked and
+ * reported. An attached device is one that holds the group: each step
+ * shows that one of those left still does, the last step that the last
+ * one did, alone.
+ */
+static void detach_in_turn(struct __test_metadata *_metadata,
+			   group_fixture *self, __u32 hwpt, enum lands where,
+			   const int *order, int n)
+{
+	int k;
+
+	for (k = 0; k < n; k++) {
+		ASSERT_EQ(0, vfio_cdev_detach(self->dev[order[k]]));
+		TH_LOG("%s detached", self->fn[order[k]]);
+		if (k == n - 1)
+			break;
+		test_err_destroy(EBUSY, hwpt);
+		expect_dma_all(_metadata, self, where);
+	}
+	expect_dma_all(_metadata, self, BLOCKED);
+}
+
+#define expect_attached_in_turn(hwpt, where, ...)			\
+	({								\
+		const int __order[] = { __VA_ARGS__ };			\
+		detach_in_turn(_metadata, self, hwpt, where, __order,	\
+			       ARRAY_SIZE(__order));			\
+	})
 
 /*
  * The common start: every function bound through its cdev to one iommufd,
@@ -413,7 +412,7 @@ static void group_up(struct __test_metadata *_metadata,
 	test_err_destroy(EBUSY, self->hwpt_a);
 	/* Both IOASes have a domain: all four pages pinned */
 	expect_pinned_kb(4 * BUF_SIZE / 1024);
-	expect_dma_all(_metadata, self, IN_A, 0x10);
+	expect_dma_of_all(IN_A);
 }
 
 /*
@@ -437,11 +436,11 @@ static void group_down(struct __test_metadata *_metadata,
 
 /*
  * Scenario 1: function 0 is moved to hwpt_b while 1 and 2 are attached to
- * IOAS A. The group moves: all three follow and report hwpt_b, all three
- * DMA into B only, and IOAS A's automatic HWPT, left without a device, is
- * gone at once (its pages unpinned). DETACH of one of them always
- * succeeds; the device reports detached, but its DMA stays on the group's
- * domain while the others are attached.
+ * IOAS A. The group moves: all three follow and DMA into B only, and IOAS
+ * A's automatic HWPT, left without a device, is gone at once (its pages
+ * unpinned). DETACH of one of them always succeeds; the device reports
+ * detached, but its DMA stays on the group's domain while the others are
+ * attached.
  */
 TEST_F_TIMEOUT(group, replace_all_attached, GROUP_TIMEOUT)
 {
@@ -453,25 +452,24 @@ TEST_F_TIMEOUT(group, replace_all_attached, GROUP_TIMEOUT)
 	/* No device left on the automatic HWPT of A: destroyed with the move */
 	test_err_destroy(ENOENT, self->hwpt_a);
 	expect_pinned_kb(2 * BUF_SIZE / 1024);
-	/* 1 and 2 followed: a second ATTACH to hwpt_b is a no-op */
-	expect_attached(1, self->hwpt_b);
-	expect_attached(2, self->hwpt_b);
-	expect_attached(0, self->hwpt_b);
 	test_err_destroy(EBUSY, self->hwpt_b);
-	expect_dma_all(_metadata, self, IN_B, 0x40);
+	/* 1 and 2 followed 0: each one's DMA lands in B */
+	expect_dma_of_all(IN_B);
 
 	/* DETACH of 1: reported detached, its DMA still follows the group */
 	test_cmd_detach(1);
 	expect_detached(1, self->ioas_a);
 	expect_detached(1, self->ioas_b);
-	expect_dma(_metadata, self, 1, IN_B, 0x70);
-	/* The others stay, holding hwpt_b */
-	expect_attached(0, self->hwpt_b);
-	expect_attached(2, self->hwpt_b);
+	/* The others stay, holding hwpt_b, and the group with it */
 	test_err_destroy(EBUSY, self->hwpt_b);
+	expect_dma_of_all(IN_B);
 	/* DETACH of a detached device is fine, and changes nothing */
 	test_cmd_detach(1);
-	expect_dma(_metadata, self, 2, IN_B, 0x80);
+	test_err_destroy(EBUSY, self->hwpt_b);
+	expect_dma_of_all(IN_B);
+	/* 2 followed 0 to hwpt_b: it holds the group once 0 left */
+	expect_attached_in_turn(self->hwpt_b, IN_B, 0, 2);
+	test_ioctl_destroy(self->hwpt_b);
 
 	group_down(_metadata, self);
 }
@@ -492,24 +490,22 @@ TEST_F_TIMEOUT(group, replace_after_one_detached, GROUP_TIMEOUT)
 	test_cmd_detach(2);
 	expect_detached(2, self->hwpt_b);
 	test_err_destroy(EBUSY, self->hwpt_a);
-	expect_attached(0, self->hwpt_a);
-	expect_attached(1, self->hwpt_a);
-	/* Unavoidable: the group's domain is A's for 0 and 1 */
-	expect_dma(_metadata, self, 2, IN_A, 0x20);
+	/* 0 and 1 stay on A; 2 too, unavoidably: the group's domain is A's */
+	expect_dma_of_all(IN_A);
 
 	test_cmd_attach(0, self->hwpt_b, self->hwpt_b);
 	test_err_destroy(ENOENT, self->hwpt_a);
 	expect_pinned_kb(2 * BUF_SIZE / 1024);
-	expect_attached(1, self->hwpt_b);
-	expect_attached(0, self->hwpt_b);
 	expect_detached(2, self->ioas_a);
-	expect_dma_all(_metadata, self, IN_B, 0x50);
+	expect_dma_of_all(IN_B);
 	test_err_destroy(EBUSY, self->hwpt_b);
 
 	/* 2 joins the group's HWPT again, by its id */
 	test_cmd_attach(2, self->hwpt_b, self->hwpt_b);
-	expect_attached(2, self->hwpt_b);
-	expect_dma(_metadata, self, 2, IN_B, 0x90);
+	expect_dma_of(2, IN_B);
+	/* 1 followed 0 to hwpt_b: it holds the group once 0 and 2 left */
+	expect_attached_in_turn(self->hwpt_b, IN_B, 0, 2, 1);
+	test_ioctl_destroy(self->hwpt_b);
 
 	group_down(_metadata, self);
 }
@@ -532,19 +528,17 @@ TEST_F_TIMEOUT(group, replace_after_two_detached, GROUP_TIMEOUT)
 	test_err_destroy(EBUSY, self->hwpt_a);
 	expect_detached(1, self->hwpt_b);
 	expect_detached(2, self->ioas_b);
-	expect_dma(_metadata, self, 1, IN_A, 0x21);
-	expect_dma(_metadata, self, 2, IN_A, 0x22);
+	expect_dma_of_all(IN_A);
 
 	test_cmd_attach(0, self->hwpt_b, self->hwpt_b);
 	test_err_destroy(ENOENT, self->hwpt_a);
 	expect_pinned_kb(2 * BUF_SIZE / 1024);
-	expect_attached(0, self->hwpt_b);
 	expect_detached(1, self->ioas_a);
 	expect_detached(2, self->ioas_a);
-	expect_dma_all(_metadata, self, IN_B, 0x60);
+	expect_dma_of_all(IN_B);
 
-	test_cmd_detach(0);
-	expect_dma_all(_metadata, self, BLOCKED, 0xa0);
+	/* 0 was the last attached device: blocked, all three, and reported */
+	expect_attached_in_turn(self->hwpt_b, IN_B, 0);
 	/* Neither 1 nor 2 held it */
 	test_ioctl_destroy(self->hwpt_b);
 	/* No domain maps anything now */
@@ -576,9 +570,8 @@ TEST_F_TIMEOUT(group, attach_rules, GROUP_TIMEOUT)
 	test_err_attach(EINVAL, 1, hwpt_a2);
 	/* Nothing changed: the group is on A's automatic HWPT */
 	expect_detached(1, self->hwpt_b);
-	expect_attached(0, self->hwpt_a);
-	expect_attached(2, self->hwpt_a);
-	expect_dma(_metadata, self, 1, IN_A, 0x31);
+	test_err_destroy(EBUSY, self->hwpt_a);
+	expect_dma_of_all(IN_A);
 	/* It joins by IOAS or by HWPT id */
 	test_cmd_attach(1, self->ioas_a, self->hwpt_a);
 	test_cmd_detach(1);
@@ -589,21 +582,18 @@ TEST_F_TIMEOUT(group, attach_rules, GROUP_TIMEOUT)
 	/* A failed replace leaves the group where it was */
 	test_err_attach(ENOENT, 1, BOGUS_ID);
 	test_err_attach(EINVAL, 1, self->dev_id[0]);
-	expect_attached(0, self->hwpt_a);
-	expect_attached(1, self->hwpt_a);
-	expect_attached(2, self->hwpt_a);
-	expect_dma(_metadata, self, 0, IN_A, 0x32);
+	test_err_destroy(EBUSY, self->hwpt_a);
+	expect_dma_of_all(IN_A);
 
 	/* Attach while attached is a replace, of the group: from 1 this time */
 	test_cmd_attach(1, self->hwpt_b, self->hwpt_b);
 	test_err_destroy(ENOENT, self->hwpt_a);
-	expect_attached(0, self->hwpt_b);
-	expect_attached(2, self->hwpt_b);
+	expect_dma_of_all(IN_B);
 	/* Onto the group's HWPT: a no-op, keeping every reference */
-	expect_attached(1, self->hwpt_b);
-	expect_attached(1, self->hwpt_b);
+	test_cmd_attach(1, self->hwpt_b, self->hwpt_b);
+	test_cmd_attach(1, self->hwpt_b, self->hwpt_b);
 	test_err_destroy(EBUSY, self->hwpt_b);
-	expect_dma_all(_metadata, self, IN_B, 0x33);
+	expect_dma_of_all(IN_B);
 
 	/*
 	 * An IOAS is not the manual HWPT the group is on: a replace to IOAS B
@@ -613,14 +603,17 @@ TEST_F_TIMEOUT(group, attach_rules, GROUP_TIMEOUT)
 	ASSERT_EQ(0, vfio_cdev_attach(self->dev[2], &hwpt_b2));
 	ASSERT_NE(self->hwpt_b, hwpt_b2);
 	ASSERT_NE(self->ioas_b, hwpt_b2);
-	expect_attached(0, hwpt_b2);
-	expect_attached(1, hwpt_b2);
-	expect_attached(2, hwpt_b2);
 	/* ... and the same again is the no-op */
 	test_cmd_attach(0, self->ioas_b, hwpt_b2);
+	/* No device holds hwpt_b any more (nor took a reference twice) */
 	test_ioctl_destroy(self->hwpt_b);
 	test_err_destroy(EBUSY, hwpt_b2);
-	expect_dma(_metadata, self, 2, IN_B, 0x34);
+	/* With hwpt_b gone, only hwpt_b2 maps B's buffers: all DMA through it */
+	expect_dma_of_all(IN_B);
+	/* 0 followed 2 to hwpt_b2: it holds the group once 2 and 1 left */
+	expect_attached_in_turn(hwpt_b2, IN_B, 2, 1, 0);
+	/* The automatic HWPT went with its last device */
+	test_err_destroy(ENOENT, hwpt_b2);
 
 	group_down(_metadata, self);
 }
@@ -761,12 +754,12 @@ TEST_F_TIMEOUT(group, hot_reset_all_bound, GROUP_TIMEOUT)
 
 	ASSERT_EQ(0, hot_reset(self->dev[1], 0, NULL, 0));
 	TH_LOG("bus reset from %s", self->fn[1]);
-	expect_dma_all(_metadata, self, IN_A, 0x44);
+	expect_dma_of_all(IN_A);
 	/* Detached devices are still the iommufd's to reset */
 	test_cmd_detach(2);
 	expect_reset_info(_metadata, self, self->dev[2], flags, self->dev_id);
 	ASSERT_EQ(0, hot_reset(self->dev[2], 0, NULL, 0));
-	expect_dma(_metadata, self, 0, IN_A, 0x45);
+	expect_dma_of(0, IN_A);
 
 	group_down(_metadata, self);
 }

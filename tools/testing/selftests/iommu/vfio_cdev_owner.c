@@ -18,11 +18,8 @@
  *  - the VFIO group and the device cdev exclude each other (EBUSY);
  *  - the claim and an attach really move the group: DMA lands.
  *
- * The DMA-API driver is the 8250 PCI driver ("serial"). Through
- * driver_override alone it gets past the ownership check and then declines
- * an edu, which is no serial port; serial_bind() makes it really bind with
- * a dynamic id of the edu carrying the driver_data of a fixed one-port
- * board, an id that exists only for the one bind.
+ * The DMA-API driver is the 8250 PCI driver ("serial"), bound for real
+ * with serial_bind() (vfio_util.h).
  *
  * Needs two edu functions in one IOMMU group, an edu in one group with its
  * port (see vfio_util.h for the overrides), iommufd, vfio-pci with
@@ -31,7 +28,6 @@
  */
 #include "../kselftest_harness.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -47,13 +43,6 @@
 #include "edu.h"
 #include "vfio_util.h"
 
-#define PCI_DEVICES	"/sys/bus/pci/devices"
-#define SERIAL_DRIVER	"/sys/bus/pci/drivers/serial"
-/* 8250_pci's pbn_b0_1_115200: one UART at the start of BAR 0 */
-#define SERIAL_BOARD	1
-/* A driver_override no driver answers to */
-#define NO_DRIVER	"vfio_cdev_owner-none"
-#define MAX_GUARDED	32
 #define MAX_HELD	8
 
 #define IOVA_SRC	0x100000ULL
@@ -178,114 +167,6 @@ static bool cdev_bound(int dev)
 	return !ioctl(dev, VFIO_DEVICE_GET_INFO, &info);
 }
 
-struct guarded {
-	char bdf[PCI_BDF_SIZE];
-	char override[64];
-};
-
-/* An unset driver_override reads "(null)" */
-static bool override_unset(const char *override)
-{
-	return !override[0] || !strcmp(override, "(null)");
-}
-
-static void serial_unguard(struct guarded *g, int n)
-{
-	while (n--)
-		pci_set_override(g[n].bdf, override_unset(g[n].override) ?
-					   NULL : g[n].override);
-}
-
-/*
- * A new dynamic id binds its driver to every unbound device it matches.
- * Keep serial off the other edu devices meanwhile: each unbound one it could
- * take (no driver_override, or "serial") gets an override of no driver.
- * Returns the number of devices guarded or a negative errno (and then none).
- */
-static int serial_guard(struct guarded *g, int max)
-{
-	char override[64], driver[64];
-	struct dirent *d;
-	int n = 0, ret = 0;
-	DIR *dir;
-
-	dir = opendir(PCI_DEVICES);
-	if (!dir)
-		return -errno;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] == '.' || strlen(d->d_name) >= PCI_BDF_SIZE ||
-		    !pci_is_edu(d->d_name))
-			continue;
-		ret = pci_driver(d->d_name, driver, sizeof(driver));
-		if (ret)
-			break;
-		if (driver[0])
-			continue;
-		ret = pci_attr_read(d->d_name, "driver_override", override,
-				    sizeof(override));
-		if (ret)
-			break;
-		if (!override_unset(override) && strcmp(override, "serial"))
-			continue;
-		if (n == max) {
-			ret = -E2BIG;
-			break;
-		}
-		ret = pci_set_override(d->d_name, NO_DRIVER);
-		if (ret)
-			break;
-		strcpy(g[n].bdf, d->d_name);
-		strcpy(g[n].override, override);
-		n++;
-	}
-	closedir(dir);
-	if (ret) {
-		serial_unguard(g, n);
-		return ret;
-	}
-	return n;
-}
-
-/* Remove the dynamic ids of serial_bind(), also any a killed test left */
-static void serial_remove_ids(void)
-{
-	char id[32];
-	int i;
-
-	snprintf(id, sizeof(id), "%04x %04x", EDU_VENDOR_ID, EDU_DEVICE_ID);
-	for (i = 0; i < MAX_GUARDED; i++)
-		if (sysfs_write(SERIAL_DRIVER "/remove_id", id))
-			break;
-}
-
-/*
- * Bind serial to @bdf. With the dynamic id its probe takes the edu (a
- * device of the fixed board needs no serial class); without it, it gets
- * as far as declining the device. Returns what the write to serial's bind
- * file returned: 0, -EBUSY when the DMA ownership refuses the driver, or
- * serial's own refusal.
- */
-static int serial_bind(const char *bdf)
-{
-	struct guarded g[MAX_GUARDED];
-	char id[64];
-	int n, ret;
-
-	n = serial_guard(g, MAX_GUARDED);
-	if (n < 0)
-		return n;
-	snprintf(id, sizeof(id), "%04x %04x ffffffff ffffffff 0 0 %x",
-		 EDU_VENDOR_ID, EDU_DEVICE_ID, SERIAL_BOARD);
-	ret = sysfs_write(SERIAL_DRIVER "/new_id", id);
-	serial_unguard(g, n);
-	if (ret)
-		fprintf(stderr, "# serial: new_id \"%s\": %s\n", id,
-			strerror(-ret));
-	ret = pci_bind(bdf, "serial");
-	serial_remove_ids();
-	return ret;
-}
-
 /*
  * The group of @bdf is user-owned: the DMA-API driver is refused. @bdf must
  * be unbound: a bound device refuses another driver with EBUSY as well.
@@ -298,24 +179,12 @@ static void expect_serial_refused(struct __test_metadata *_metadata,
 	ASSERT_TRUE(unbound(bdf));
 }
 
-/*
- * The group of @bdf is not user-owned: serial binds (and is unbound again),
- * or declines the device itself, never with EBUSY.
- */
+/* Nobody owns the group of @bdf: serial binds to it, and is unbound again */
 static void expect_serial_allowed(struct __test_metadata *_metadata,
 				  const char *bdf)
 {
-	int ret;
-
 	ASSERT_TRUE(unbound(bdf));
-	ret = serial_bind(bdf);
-	if (ret)
-		TH_LOG("serial did not bind to %s: %s", bdf, strerror(-ret));
-	ASSERT_NE(-EBUSY, ret);
-	if (!ret) {
-		ASSERT_TRUE(pci_has_driver(bdf, "serial"));
-		ASSERT_EQ(0, pci_unbind(bdf));
-	}
+	ASSERT_EQ(0, serial_bind_unbind(bdf));
 	ASSERT_TRUE(unbound(bdf));
 }
 
@@ -476,15 +345,11 @@ TEST_F(multi_function, claim_refuses_kernel_driver)
 TEST_F(multi_function, kernel_driver_blocks_claim)
 {
 	struct held *h = &self->held;
-	int ictx, dev, ret;
+	int ictx, dev;
 
 	if (!ready(_metadata, self->setup_err))
 		return;
-	ret = serial_bind(self->fn1);
-	if (ret && ret != -EBUSY)
-		SKIP(return, "serial does not bind to %s here: %s", self->fn1,
-		     strerror(-ret));
-	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, serial_bind(self->fn1));
 	ASSERT_TRUE(pci_has_driver(self->fn1, "serial"));
 
 	ictx = open_iommufd(h);
@@ -698,18 +563,22 @@ TEST_F(multi_function, claim_outlives_iommufd)
 
 /*
  * The claim moved the group off the DMA API: bound and not attached, the
- * device's DMA is blocked; attached to an IOAS, it lands there, with fn1
- * bound late to vfio-pci and not opened.
+ * device's DMA is blocked, and the IOMMU reports it (an untouched buffer
+ * alone would not tell a blocked DMA from one that went elsewhere);
+ * attached to an IOAS, it lands there, with fn1 bound late to vfio-pci and
+ * not opened.
  */
 TEST_F(multi_function, dma_through_claimed_group)
 {
 	struct held *h = &self->held;
 	__u32 ioas = 0, hwpt = 0;
 	uint8_t *dst;
-	int ictx, dev;
+	int ictx, dev, kmsg;
 
 	if (!ready(_metadata, self->setup_err))
 		return;
+	kmsg = held_keep(h, kmsg_open());
+	ASSERT_LE(0, kmsg);
 	ictx = open_iommufd(h);
 	ASSERT_LE(0, ictx);
 	dev = open_cdev(h, self->fn0);
@@ -720,7 +589,8 @@ TEST_F(multi_function, dma_through_claimed_group)
 	dma_prepare(_metadata, h, ictx, dev, &ioas);
 	dst = h->buf + EDU_BUF_SIZE;
 	memset(dst, 0x5a, EDU_BUF_SIZE);
-	ASSERT_EQ(0, edu_dma_to_ram(&h->edu, 0, IOVA_DST, EDU_BUF_SIZE));
+	ASSERT_EQ(0, edu_dma_blocked(&h->edu, self->fn0, kmsg, IOVA_DST,
+				     EDU_BUF_SIZE, true));
 	ASSERT_TRUE(all_bytes(dst, EDU_BUF_SIZE, 0x5a));
 
 	hwpt = ioas;

@@ -10,8 +10,10 @@
  *
  * Needs two edu functions sharing an IOMMU group, and an edu sharing its
  * group with the PCIe port above it (see vfio_util.h for the overrides).
- * The DMA-API driver tried is the 8250 PCI driver ("serial"): it declines
- * an edu device with -ENODEV when it is allowed to probe at all.
+ * The DMA-API driver tried is the 8250 PCI driver ("serial"), made to bind
+ * to an edu with serial_bind() (vfio_util.h): where it is allowed, it
+ * binds (and is unbound again); where it is not, the bind fails with
+ * EBUSY.
  */
 #include "../kselftest_harness.h"
 
@@ -139,7 +141,17 @@ FIXTURE_TEARDOWN(multi_function)
 	if (self->bound) {
 		pci_release(self->fn1);
 		pci_release(self->fn0);
+		serial_remove_ids();
 	}
+}
+
+/* Nobody owns the group of @bdf: serial binds to it, and is unbound again */
+static void expect_serial_allowed(struct __test_metadata *_metadata,
+				  const char *bdf)
+{
+	ASSERT_TRUE(unbound(bdf));
+	ASSERT_EQ(0, serial_bind_unbind(bdf));
+	ASSERT_TRUE(unbound(bdf));
 }
 
 /* The kernel log has no line about @bdf (within a short wait). */
@@ -157,9 +169,8 @@ static bool kmsg_silent_about(int kmsg, const char *bdf)
 
 /*
  * The refusal is due to ownership: before the group is owned and after it
- * is released, the DMA-API driver is allowed to probe (and declines the
- * device for its own reason); while owned, binding fails with EBUSY before
- * the driver sees the device.
+ * is released, the DMA-API driver binds; while owned, binding fails with
+ * EBUSY before the driver sees the device.
  */
 TEST_F(multi_function, kernel_driver_refused_while_owned)
 {
@@ -168,18 +179,14 @@ TEST_F(multi_function, kernel_driver_refused_while_owned)
 	if (_metadata->skip)
 		return;
 
-	ret = pci_bind(self->fn1, "serial");
-	TH_LOG("not owned: bind %s to serial: %s", self->fn1, strerror(-ret));
-	ASSERT_NE(0, ret);
-	ASSERT_NE(-EBUSY, ret);
-	ASSERT_TRUE(unbound(self->fn1));
+	expect_serial_allowed(_metadata, self->fn1);
 
 	own_group(_metadata, self->group_id, &self->group, &self->container);
 	ASSERT_TRUE(pci_has_driver(self->fn0, "vfio-pci"));
 
 	/* Only what happens from here on */
 	ASSERT_LE(0, lseek(self->kmsg, 0, SEEK_END));
-	ret = pci_bind(self->fn1, "serial");
+	ret = serial_bind(self->fn1);
 	TH_LOG("owned: bind %s to serial: %s", self->fn1, strerror(-ret));
 	ASSERT_EQ(-EBUSY, ret);
 	ASSERT_TRUE(unbound(self->fn1));
@@ -189,27 +196,18 @@ TEST_F(multi_function, kernel_driver_refused_while_owned)
 	ASSERT_TRUE(vfio_group_flags(self->group) & VFIO_GROUP_FLAGS_VIABLE);
 
 	disown_group(&self->group, &self->container);
-	ret = pci_bind(self->fn1, "serial");
-	TH_LOG("released: bind %s to serial: %s", self->fn1, strerror(-ret));
-	ASSERT_NE(0, ret);
-	ASSERT_NE(-EBUSY, ret);
-	ASSERT_TRUE(unbound(self->fn1));
+	expect_serial_allowed(_metadata, self->fn1);
 }
 
 /* An open group fd alone does not make the group user-owned (6.1 VFIO). */
 TEST_F(multi_function, group_fd_alone_not_owned)
 {
-	int ret;
-
 	if (_metadata->skip)
 		return;
 
 	self->group = vfio_group_open(self->group_id);
 	ASSERT_LE(0, self->group);
-	ret = pci_bind(self->fn1, "serial");
-	ASSERT_NE(0, ret);
-	ASSERT_NE(-EBUSY, ret);
-	ASSERT_TRUE(unbound(self->fn1));
+	expect_serial_allowed(_metadata, self->fn1);
 }
 
 /* Releasing the ownership with VFIO_GROUP_UNSET_CONTAINER */
@@ -219,13 +217,13 @@ TEST_F(multi_function, unset_container_releases)
 		return;
 
 	own_group(_metadata, self->group_id, &self->group, &self->container);
-	ASSERT_EQ(-EBUSY, pci_bind(self->fn1, "serial"));
+	ASSERT_EQ(-EBUSY, serial_bind(self->fn1));
 	ASSERT_EQ(0, vfio_group_unset_container(self->group));
-	ASSERT_NE(-EBUSY, pci_bind(self->fn1, "serial"));
-	ASSERT_TRUE(unbound(self->fn1));
+	expect_serial_allowed(_metadata, self->fn1);
 	/* And claimable again */
 	ASSERT_EQ(0, vfio_group_set_container(self->group, self->container));
-	ASSERT_EQ(-EBUSY, pci_bind(self->fn1, "serial"));
+	ASSERT_EQ(-EBUSY, serial_bind(self->fn1));
+	ASSERT_TRUE(unbound(self->fn1));
 }
 
 /* pci-stub does not use the DMA API and may join a user-owned group. */
@@ -240,7 +238,7 @@ TEST_F(multi_function, pci_stub_allowed_while_owned)
 	ASSERT_TRUE(vfio_group_flags(self->group) & VFIO_GROUP_FLAGS_VIABLE);
 
 	ASSERT_EQ(0, pci_unbind(self->fn1));
-	ASSERT_EQ(-EBUSY, pci_bind(self->fn1, "serial"));
+	ASSERT_EQ(-EBUSY, serial_bind(self->fn1));
 	ASSERT_TRUE(unbound(self->fn1));
 }
 

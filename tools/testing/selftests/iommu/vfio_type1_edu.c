@@ -27,7 +27,6 @@
 #define IOVA_SPAN	0x400000ULL
 /* 64 GiB: needs more than 32 address bits in the IOMMU and the device */
 #define IOVA_HIGH	0x1000000000ULL
-#define FAULT_WAIT_MS	5000
 
 FIXTURE(type1) {
 	char bdf[PCI_BDF_SIZE];
@@ -110,25 +109,6 @@ FIXTURE_TEARDOWN(type1)
 		munmap(self->mem, 5 * BUF_SIZE);
 	if (self->bound)
 		pci_release(self->bdf);
-}
-
-/* Wait for the DMAR fault report of this device at @iova. */
-static bool saw_fault(struct __test_metadata *_metadata, int kmsg,
-		      const char *bdf, uint64_t iova)
-{
-	char addr[64], dev[32], line[512];
-	const char *const needles[] = { "DMAR", addr, dev, NULL };
-
-	snprintf(addr, sizeof(addr), "fault addr 0x%llx ",
-		 (unsigned long long)iova);
-	snprintf(dev, sizeof(dev), "[%s]", pci_short_bdf(bdf));
-	if (!kmsg_wait(kmsg, needles, FAULT_WAIT_MS, line, sizeof(line))) {
-		TH_LOG("no kernel log line with \"DMAR\", \"%s\", \"%s\"",
-		       addr, dev);
-		return false;
-	}
-	TH_LOG("kernel: %s", line);
-	return true;
 }
 
 /* Full buffer RAM -> device -> RAM, twice, with different data. */
@@ -245,9 +225,9 @@ TEST_F(type1, unmapped_write_blocked)
 	ASSERT_EQ(BUF_SIZE, vfio_type1_unmap(c, IOVA_GONE, BUF_SIZE));
 	memset(self->victim, 0x5a, BUF_SIZE);
 
-	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, 0, IOVA_GONE, BUF_SIZE));
+	ASSERT_EQ(0, edu_dma_blocked(&self->edu, self->bdf, self->kmsg,
+				     IOVA_GONE, BUF_SIZE, true));
 	ASSERT_TRUE(all_bytes(self->victim, BUF_SIZE, 0x5a));
-	ASSERT_TRUE(saw_fault(_metadata, self->kmsg, self->bdf, IOVA_GONE));
 
 	/* Still working for what is mapped */
 	memset(self->dst, 0, BUF_SIZE);
@@ -283,8 +263,8 @@ TEST_F(type1, unmapped_read_blocked)
 	/* Load other data into the device, then read from the unmapped IOVA. */
 	fill(self->src, BUF_SIZE, 0x88);
 	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_SRC, 0, BUF_SIZE));
-	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_GONE, 0, BUF_SIZE));
-	ASSERT_TRUE(saw_fault(_metadata, self->kmsg, self->bdf, IOVA_GONE));
+	ASSERT_EQ(0, edu_dma_blocked(&self->edu, self->bdf, self->kmsg,
+				     IOVA_GONE, BUF_SIZE, false));
 
 	/* What the device holds now must not be the victim's data. */
 	memset(self->dst, 0, BUF_SIZE);

@@ -195,6 +195,131 @@ int pci_parent(const char *bdf, char *parent)
 	return 0;
 }
 
+#define SERIAL_DRIVER	PCI_DRIVERS "/serial"
+/* 8250_pci's pbn_b0_1_115200: one UART at the start of BAR 0 */
+#define SERIAL_BOARD	1
+/* A driver_override no driver answers to */
+#define NO_DRIVER	"selftests-iommu-none"
+/* Most edu devices kept from serial during one serial_bind() */
+#define MAX_GUARDED	32
+
+struct serial_guarded {
+	char bdf[PCI_BDF_SIZE];
+	char override[64];
+};
+
+/* An unset driver_override reads "(null)" */
+static bool override_unset(const char *override)
+{
+	return !override[0] || !strcmp(override, "(null)");
+}
+
+static void serial_unguard(struct serial_guarded *g, int n)
+{
+	while (n--)
+		pci_set_override(g[n].bdf, override_unset(g[n].override) ?
+					   NULL : g[n].override);
+}
+
+/*
+ * A new dynamic id binds its driver to every unbound device it matches.
+ * Keep serial off the other edu devices meanwhile: each unbound one it could
+ * take (no driver_override, or "serial") gets an override of no driver.
+ * Returns the number of devices guarded or a negative errno (and then none).
+ */
+static int serial_guard(struct serial_guarded *g, int max)
+{
+	char override[64], driver[64];
+	struct dirent *d;
+	int n = 0, ret = 0;
+	DIR *dir;
+
+	dir = opendir(PCI_DEVICES);
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.' || strlen(d->d_name) >= PCI_BDF_SIZE ||
+		    !pci_is_edu(d->d_name))
+			continue;
+		ret = pci_driver(d->d_name, driver, sizeof(driver));
+		if (ret)
+			break;
+		if (driver[0])
+			continue;
+		ret = pci_attr_read(d->d_name, "driver_override", override,
+				    sizeof(override));
+		if (ret)
+			break;
+		if (!override_unset(override) && strcmp(override, "serial"))
+			continue;
+		if (n == max) {
+			ret = -E2BIG;
+			break;
+		}
+		ret = pci_set_override(d->d_name, NO_DRIVER);
+		if (ret)
+			break;
+		strcpy(g[n].bdf, d->d_name);
+		strcpy(g[n].override, override);
+		n++;
+	}
+	closedir(dir);
+	if (ret) {
+		serial_unguard(g, n);
+		return ret;
+	}
+	return n;
+}
+
+void serial_remove_ids(void)
+{
+	char id[32];
+	int i;
+
+	snprintf(id, sizeof(id), "%04x %04x", EDU_VENDOR_ID, EDU_DEVICE_ID);
+	for (i = 0; i < MAX_GUARDED; i++)
+		if (sysfs_write(SERIAL_DRIVER "/remove_id", id))
+			break;
+}
+
+/*
+ * With the dynamic id serial's probe takes the edu (a device of the fixed
+ * board needs no serial class); without it, it gets as far as declining
+ * the device.
+ */
+int serial_bind(const char *bdf)
+{
+	struct serial_guarded g[MAX_GUARDED];
+	char id[64];
+	int n, ret;
+
+	n = serial_guard(g, MAX_GUARDED);
+	if (n < 0)
+		return n;
+	snprintf(id, sizeof(id), "%04x %04x ffffffff ffffffff 0 0 %x",
+		 EDU_VENDOR_ID, EDU_DEVICE_ID, SERIAL_BOARD);
+	ret = sysfs_write(SERIAL_DRIVER "/new_id", id);
+	serial_unguard(g, n);
+	if (ret)
+		fprintf(stderr, "# serial: new_id \"%s\": %s\n", id,
+			strerror(-ret));
+	ret = pci_bind(bdf, "serial");
+	serial_remove_ids();
+	return ret;
+}
+
+int serial_bind_unbind(const char *bdf)
+{
+	int ret = serial_bind(bdf);
+
+	if (!ret && !pci_has_driver(bdf, "serial"))
+		ret = -ENXIO;
+	if (ret)
+		fprintf(stderr, "# serial did not bind to %s: %s\n", bdf,
+			strerror(-ret));
+	return ret ?: pci_unbind(bdf);
+}
+
 int pci_iommu_group(const char *bdf)
 {
 	char path[PATH_MAX], link[PATH_MAX];
@@ -608,6 +733,69 @@ const char *pci_short_bdf(const char *bdf)
 {
 	/* Skip the domain if there is one. */
 	return strlen(bdf) > 8 && bdf[4] == ':' ? bdf + 5 : bdf;
+}
+
+/* VT-d's fault report: pr_err() of drivers/iommu/intel/dmar.c */
+static void dmar_fault_needles(const char *bdf, uint64_t iova, char *addr,
+			       size_t addr_size, char *dev, size_t dev_size)
+{
+	snprintf(addr, addr_size, "fault addr 0x%llx ",
+		 (unsigned long long)iova);
+	snprintf(dev, dev_size, "[%s]", pci_short_bdf(bdf));
+}
+
+bool dmar_fault_wait(int kmsg, const char *bdf, uint64_t iova,
+		     unsigned int timeout_ms, char *line, size_t size)
+{
+	char addr[64], dev[32];
+	const char *const needles[] = { "DMAR", addr, dev, NULL };
+
+	dmar_fault_needles(bdf, iova, addr, sizeof(addr), dev, sizeof(dev));
+	return kmsg_wait(kmsg, needles, timeout_ms, line, size);
+}
+
+/* How long a report may take to reach the log */
+#define DMAR_FAULT_WAIT_MS	5000
+/*
+ * dmar_fault() prints through a ratelimit state of its own with the
+ * default interval (5 s) and burst (10, of which each fault takes three);
+ * an interval after the first DMA, with a margin, a new one has begun.
+ */
+#define DMAR_RATELIMIT_MS	(5000 + 500)
+
+int edu_dma_blocked(struct edu *edu, const char *bdf, int kmsg,
+		    uint64_t iova, uint32_t len, bool to_ram)
+{
+	char addr[64], dev[32], line[512];
+	uint64_t start = 0, now;
+	int attempt, ret;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (attempt) {
+			fprintf(stderr,
+				"# no DMAR fault report of %s at 0x%llx yet (rate-limited?): once more\n",
+				bdf, (unsigned long long)iova);
+			now = kmsg_now_ms();
+			if (now < start + DMAR_RATELIMIT_MS)
+				usleep((start + DMAR_RATELIMIT_MS - now) * 1000);
+		}
+		if (lseek(kmsg, 0, SEEK_END) < 0)
+			return -errno;
+		start = kmsg_now_ms();
+		ret = edu_dma(edu, iova, 0, len, to_ram, EDU_DMA_TIMEOUT_MS);
+		if (ret)
+			return ret;
+		if (dmar_fault_wait(kmsg, bdf, iova, DMAR_FAULT_WAIT_MS, line,
+				    sizeof(line))) {
+			fprintf(stderr, "# kernel: %s\n", line);
+			return 0;
+		}
+	}
+	dmar_fault_needles(bdf, iova, addr, sizeof(addr), dev, sizeof(dev));
+	fprintf(stderr,
+		"# no kernel log line with \"DMAR\", \"%s\", \"%s\"\n",
+		addr, dev);
+	return -ENOMSG;
 }
 
 int vfio_cdev_bind(int dev, int iommufd, uint32_t *dev_id)

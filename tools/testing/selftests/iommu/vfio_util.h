@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers of the VFIO/IOMMU selftests: PCI driver binding through sysfs,
- * IOMMU group discovery, the legacy VFIO group/container interface, and
- * watching the kernel log.
+ * Helpers of the VFIO/IOMMU selftests: PCI driver binding through sysfs
+ * (and the DMA-API driver of the ownership tests), IOMMU group discovery,
+ * the legacy VFIO group/container interface, the VFIO device cdev, watching
+ * the kernel log, and DMA the IOMMU must block and report.
  */
 #ifndef __SELFTESTS_IOMMU_VFIO_UTIL_H
 #define __SELFTESTS_IOMMU_VFIO_UTIL_H
@@ -39,6 +40,26 @@ int pci_ids(const char *bdf, uint16_t *vendor, uint16_t *device);
 bool pci_is_edu(const char *bdf);
 /* The upstream bridge of @bdf, or -ENODEV on a root bus. */
 int pci_parent(const char *bdf, char *parent);
+
+/*
+ * The 8250 PCI driver ("serial"), the driver using the kernel DMA API of
+ * the DMA ownership tests. Through driver_override alone it gets past the
+ * ownership check and then declines an edu, which is no serial port;
+ * serial_bind() makes it really bind to the edu @bdf, with a dynamic id of
+ * the edu carrying the driver_data of a fixed one-port board, an id that
+ * exists only for the one bind (the other unbound edu devices are kept
+ * from serial meanwhile). Returns what the write to serial's bind file
+ * returned: 0, -EBUSY when the DMA ownership refuses the driver, or
+ * serial's own refusal. driver_override stays "serial".
+ * serial_remove_ids() removes such ids, also any a killed test left.
+ */
+int serial_bind(const char *bdf);
+void serial_remove_ids(void);
+/*
+ * Where serial is allowed: serial_bind() of @bdf, which must bind it, then
+ * the unbind. Returns 0, or the first error (logged as a "#" line).
+ */
+int serial_bind_unbind(const char *bdf);
 
 /* IOMMU group number of @bdf, or a negative errno */
 int pci_iommu_group(const char *bdf);
@@ -118,5 +139,33 @@ bool kmsg_wait(int fd, const char *const *needles, unsigned int timeout_ms,
 
 /* "bb:dd.f" of a "dddd:bb:dd.f" address, as the DMAR fault report prints */
 const char *pci_short_bdf(const char *bdf);
+
+/*
+ * The DMAR fault report of @bdf at @iova: a record with "DMAR",
+ * "fault addr 0x<iova> " and "[bb:dd.f]", read from @kmsg within
+ * @timeout_ms (see kmsg_wait()). Returns true when seen.
+ */
+bool dmar_fault_wait(int kmsg, const char *bdf, uint64_t iova,
+		     unsigned int timeout_ms, char *line, size_t size);
+
+struct edu;
+
+/*
+ * A DMA the IOMMU must block, and its fault report: the edu of @bdf moves
+ * @len bytes between its buffer and @iova (@to_ram: writes them to @iova,
+ * else reads them from it), then the DMAR fault report of @bdf at @iova
+ * must follow in the kernel log (@kmsg, positioned at its end first, so
+ * only reports of this DMA count). VT-d rate-limits its reports (about
+ * three faults per five seconds): when none came, the DMA is done once
+ * more after the rate limit's interval, and that one must be reported.
+ * What was seen, or looked for in vain, is logged as a "#" line on stderr.
+ *
+ * Returns 0 when reported, -ENOMSG when not, another negative errno when
+ * the DMA could not be done. Whether memory changed is for the caller to
+ * check: the report says the IOMMU refused the DMA, the untouched memory
+ * that it did not go to the buffer checked.
+ */
+int edu_dma_blocked(struct edu *edu, const char *bdf, int kmsg,
+		    uint64_t iova, uint32_t len, bool to_ram);
 
 #endif /* __SELFTESTS_IOMMU_VFIO_UTIL_H */
