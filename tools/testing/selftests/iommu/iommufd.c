@@ -2940,7 +2940,7 @@ static void check_dirty_window(struct __test_metadata *_metadata, int fd,
  * in the range, and reads back the whole range and windows at many
  * offsets, cleared by the read unless NO_CLEAR.
  */
-TEST_F_TIMEOUT(iommufd_device, dirty_bitmap, 300)
+TEST_F_TIMEOUT(iommufd_device, dirty_bitmap, 120)
 {
 	static const size_t lens[] = { 1, 7, 8, 9, 23, 64 };
 	const size_t npages = 128, nbytes = npages / 8;
@@ -3018,7 +3018,7 @@ TEST_F_TIMEOUT(iommufd_device, dirty_bitmap, 300)
 		}
 	}
 	/* A bit for a CPU page: either of its two mock pages marked */
-	for (first = 0; first != npages / 2; first += 3) {
+	for (first = 0; first < npages / 2; first += 3) {
 		n = first + 20 <= npages / 2 ? 20 : npages / 2 - first;
 		check_dirty_window(_metadata, self->fd, hwpt, iova, marks,
 				   npages, first, n, 2,
