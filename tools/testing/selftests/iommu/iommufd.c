@@ -3327,28 +3327,6 @@ TEST_F(iommufd_device, hwpt_invalidate)
 		}							\
 	} while (0)
 
-/* Drop @cap from every set of this process; raw syscalls, no libcap */
-static int drop_cap(unsigned int cap)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	unsigned int idx = CAP_TO_INDEX(cap);
-	__u32 mask = CAP_TO_MASK(cap);
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[idx].effective &= ~mask;
-	data[idx].permitted &= ~mask;
-	data[idx].inheritable &= ~mask;
-	if (syscall(SYS_capset, &hdr, data))
-		return -1;
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	return (data[idx].effective & mask) ? -1 : 0;
-}
-
 static void rlimit_child(unsigned int mode)
 {
 	const unsigned long limit = 16 * PAGE_SIZE;

@@ -22,7 +22,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/iommufd.h>
 
 #include "../kselftest_harness.h"
@@ -159,6 +161,31 @@ static inline long proc_status_kb(const char *key)
 	}
 	fclose(f);
 	return val;
+}
+
+/*
+ * Drop @cap from every set of the calling thread (threads created later
+ * inherit that); raw syscalls, no libcap. 0 or -1.
+ */
+static inline int drop_cap(unsigned int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	unsigned int idx = CAP_TO_INDEX(cap);
+	__u32 mask = CAP_TO_MASK(cap);
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[idx].effective &= ~mask;
+	data[idx].permitted &= ~mask;
+	data[idx].inheritable &= ~mask;
+	if (syscall(SYS_capset, &hdr, data))
+		return -1;
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	return (data[idx].effective & mask) ? -1 : 0;
 }
 
 /* lowest set bit */
