@@ -648,6 +648,17 @@ static bool log_end(struct worker *w, struct oplog *l, int ret, int err)
 	return false;
 }
 
+/*
+ * log_end() of a call's result and its errno: the call first, then errno
+ * (the order of evaluation of function arguments is unspecified)
+ */
+#define log_call(w, l, call)						\
+	({								\
+		int __ret = (call);					\
+									\
+		log_end(w, l, __ret, errno);				\
+	})
+
 /* An output of a successful operation contradicts the request */
 #define check_out(w, l, cond, fmt, ...)					\
 	({								\
@@ -806,7 +817,7 @@ static void do_ioas_alloc(struct worker *w)
 	if (!pool_add(&S.ioas, id)) {
 		/* Pool full: nobody knows it, it goes again */
 		l = log_begin(w, OP_DESTROY, id, 0, 0, 0, 0);
-		log_end(w, l, _test_ioctl_destroy(S.fd, id), errno);
+		log_call(w, l, _test_ioctl_destroy(S.fd, id));
 	}
 }
 
@@ -1127,7 +1138,7 @@ static void do_mock_create(struct worker *w)
 		pool_add_unique(&S.hwpt, hwpt | HWPT_AUTO, KEY);
 	if (!pool_add(&S.dev, ((uint64_t)idev << 32) | stdev)) {
 		l = log_begin(w, OP_DEV_DESTROY, stdev, idev, 0, 0, 0);
-		log_end(w, l, _test_ioctl_destroy(S.fd, stdev), errno);
+		log_call(w, l, _test_ioctl_destroy(S.fd, stdev));
 	}
 }
 
@@ -1200,7 +1211,7 @@ static void do_hwpt_alloc(struct worker *w)
 	if (!pool_add(&S.hwpt, hwpt | (flags & IOMMU_HWPT_ALLOC_NEST_PARENT ?
 				       HWPT_NEST_PARENT : 0))) {
 		l = log_begin(w, OP_DESTROY, hwpt, 0, 0, 0, 0);
-		log_end(w, l, _test_ioctl_destroy(S.fd, hwpt), errno);
+		log_call(w, l, _test_ioctl_destroy(S.fd, hwpt));
 	}
 }
 
@@ -1227,7 +1238,7 @@ static void do_hwpt_nested(struct worker *w)
 	seen_id(hwpt);
 	if (!pool_add(&S.hwpt, hwpt | HWPT_NESTED)) {
 		l = log_begin(w, OP_DESTROY, hwpt, 0, 0, 0, 0);
-		log_end(w, l, _test_ioctl_destroy(S.fd, hwpt), errno);
+		log_call(w, l, _test_ioctl_destroy(S.fd, hwpt));
 	}
 }
 
@@ -1277,7 +1288,7 @@ static void do_access_create(struct worker *w)
 		return;
 	if (!pool_add(&S.access, (uint64_t)afd)) {
 		l = log_begin(w, OP_ACCESS_CLOSE, 0, 0, afd, 0, 0);
-		log_end(w, l, close(afd), errno);
+		log_call(w, l, close(afd));
 	}
 }
 
@@ -1332,8 +1343,8 @@ static void do_access_pin(struct worker *w)
 	l->id1 = pages_id;
 	if (!pool_add(&S.item, ((uint64_t)afd << 32) | pages_id)) {
 		l = log_begin(w, OP_ACCESS_UNPIN, pages_id, 0, afd, 0, 0);
-		log_end(w, l, _test_cmd_destroy_access_pages(S.fd, afd,
-							     pages_id), errno);
+		log_call(w, l, _test_cmd_destroy_access_pages(S.fd, afd,
+							     pages_id));
 	}
 }
 
@@ -1385,7 +1396,7 @@ static void do_access_close(struct worker *w)
 		return;
 	pool_del(&S.item, v << 32, KEY << 32);
 	l = log_begin(w, OP_ACCESS_CLOSE, 0, 0, v, 0, 0);
-	log_end(w, l, close((int)v), errno);
+	log_call(w, l, close((int)v));
 }
 
 static void do_vfio_ioas(struct worker *w, unsigned int op)
@@ -1710,7 +1721,7 @@ static void edu_close(struct worker *w)
 	edu_uninit(&S.edu);
 	memset(&S.edu, 0, sizeof(S.edu));
 	l = log_begin(w, OP_EDU_CLOSE, 0, 0, S.dev_fd, 0, 0);
-	log_end(w, l, close(S.dev_fd), errno);
+	log_call(w, l, close(S.dev_fd));
 	S.dev_fd = -1;
 }
 
