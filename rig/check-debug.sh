@@ -1,6 +1,7 @@
 #!/bin/bash
 # make check-debug: the VM tests of every mode on the debug kernel (lockdep,
-# KASAN, kmemleak, fault injection), a kmemleak scan after them, the same for
+# KASAN, kmemleak, fault injection), the iommufd stress at 10^6 operations a
+# mode among them (STRESS_OPS), a kmemleak scan after them, the same for
 # QEMU 10 as the iommufd client in the VM (SUITE=qemu, ~75 s a mode), and a
 # last line "N passed, N failed". Not part of make check (the debug kernel
 # takes ~15 minutes to build from cold).
@@ -13,8 +14,11 @@ rm -f "$RESULTS"
 mkdir -p "$LOGS"
 if "$RIG/build.sh" debug >"$LOGS/build-debug.log" 2>&1; then
 	result PASS build/debug
+	# The iommufd stress at 10^6 operations a mode; the VM gets the time
+	# a debug kernel needs for it
 	for m in $MODES; do
-		VARIANT=debug "$RIG/vm-tests.sh" "$m"
+		VARIANT=debug STRESS_OPS=${STRESS_OPS:-1000000} \
+			VM_TESTS_TIMEOUT=${VM_TESTS_TIMEOUT:-5400} "$RIG/vm-tests.sh" "$m"
 	done
 	for m in $MODES; do
 		VARIANT=debug SUITE=qemu "$RIG/vm-tests.sh" "$m"

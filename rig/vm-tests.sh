@@ -28,6 +28,8 @@ case $suite in
 vm)
 	extra=()
 	cmd=(/rig/run-tests)
+	# STRESS_OPS=N: the operations of the iommufd stress (rig/check-debug.sh)
+	[ -n "${STRESS_OPS:-}" ] && cmd=(env "IOMMUFD_STRESS_OPS=$STRESS_OPS" /rig/run-tests)
 	cases=$BUILD/initramfs/rig/tests
 	;;
 qemu)
