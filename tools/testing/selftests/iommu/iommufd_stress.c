@@ -1343,8 +1343,8 @@ static void do_access_pin(struct worker *w)
 	l->id1 = pages_id;
 	if (!pool_add(&S.item, ((uint64_t)afd << 32) | pages_id)) {
 		l = log_begin(w, OP_ACCESS_UNPIN, pages_id, 0, afd, 0, 0);
-		log_call(w, l, _test_cmd_destroy_access_pages(S.fd, afd,
-							     pages_id));
+		log_call(w, l,
+			 _test_cmd_destroy_access_pages(S.fd, afd, pages_id));
 	}
 }
 
