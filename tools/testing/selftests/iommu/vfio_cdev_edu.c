@@ -375,6 +375,34 @@ TEST_F(cdev, unmap_blocks)
 	ASSERT_TRUE(all_bytes(self->victim, BUF_SIZE, 0x5a));
 }
 
+/*
+ * An unmap whose IOVA is not a multiple of its size rounded up to a power
+ * of two: VT-d invalidates 2^n pages at an address aligned to that size,
+ * so the flush must widen to an aligned range that covers all of it (with
+ * first-stage tables too), or the last page stays in the IOTLB.
+ */
+#define IOVA_ODD	0x401000ULL	/* three pages from an odd page */
+TEST_F(cdev, unmap_unaligned_range)
+{
+	__u32 hwpt_id;
+
+	if (_metadata->skip)
+		return;
+	test_ioctl_ioas_map_fixed(self->src, BUF_SIZE, IOVA_SRC);
+	/* dst, dst2, victim: three pages in a row, one area */
+	test_ioctl_ioas_map_fixed(self->dst, 3 * BUF_SIZE, IOVA_ODD);
+	bind_and_init();
+	test_cmd_attach(self->dev, self->ioas_id, &hwpt_id);
+
+	/* The last page's translation is in the IOTLB now */
+	memset(self->victim, 0, BUF_SIZE);
+	dma_round_trip(IOVA_ODD + 2 * BUF_SIZE, 0x3c);
+	ASSERT_EQ(0, memcmp(self->src, self->victim, BUF_SIZE));
+
+	test_ioctl_ioas_unmap(IOVA_ODD, 3 * BUF_SIZE);
+	expect_write_blocked(IOVA_ODD + 2 * BUF_SIZE, self->victim);
+}
+
 /* A detached device's DMA is blocked; attaching it again restores it. */
 TEST_F(cdev, detach_blocks)
 {
