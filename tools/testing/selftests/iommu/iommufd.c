@@ -1827,6 +1827,102 @@ TEST_F(iommufd_ioas, access_write_only)
 	test_cmd_md_check_refs(buffer, 2 * PAGE_SIZE, 0);
 }
 
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004U
+#endif
+
+/*
+ * A READABLE-only mapping of MAP_PRIVATE memory the process has only read
+ * so far: pages of a memfd's page cache (shmem, then hugetlbfs), and the
+ * shared zeropage of anonymous memory. The read-only pin (of every domain,
+ * and of an access without a domain) must break COW at pin time: the
+ * process' later write goes to the very pages the IOAS holds, so every
+ * domain maps the process' pages and an access reads what the process
+ * wrote, while the file keeps its content.
+ */
+TEST_F(iommufd_ioas, ro_unshare)
+{
+	enum { RO_SHMEM, RO_ZEROPAGE, RO_HUGETLB, RO_KINDS };
+	static const uint8_t old_val = 0xa5;
+	const __u64 iova = self->base_iova;
+	unsigned int kind;
+	uint8_t *tmp;
+
+	tmp = malloc(HUGEPAGE_SIZE);
+	ASSERT_NE(NULL, tmp);
+
+	for (kind = 0; kind != RO_KINDS; kind++) {
+		size_t len = kind == RO_HUGETLB ? HUGEPAGE_SIZE : 4 * PAGE_SIZE;
+		__u64 map_iova = iova;
+		int mfd = -1, access_fd, pin_fd;
+		__u32 pages_id;
+		uint8_t *mem;
+		size_t i;
+
+		if (kind == RO_ZEROPAGE) {
+			mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		} else {
+			mfd = syscall(SYS_memfd_create, "ro_unshare",
+				      kind == RO_HUGETLB ? MFD_HUGETLB : 0);
+			ASSERT_LE(0, mfd);
+			ASSERT_EQ(0, ftruncate(mfd, len));
+			/* hugetlbfs has no write(): fill it through a mapping */
+			mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, mfd, 0);
+			ASSERT_NE(MAP_FAILED, mem);
+			memset(mem, old_val, len);
+			ASSERT_EQ(0, munmap(mem, len));
+			mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE, mfd, 0);
+		}
+		ASSERT_NE(MAP_FAILED, mem);
+		/* Read faults only: the page cache or the zeropage is mapped */
+		for (i = 0; i < len; i += PAGE_SIZE)
+			ASSERT_EQ(kind == RO_ZEROPAGE ? 0 : old_val, mem[i]);
+
+		ASSERT_EQ(0, _test_ioctl_ioas_map(self->fd, self->ioas_id, mem,
+						  len, &map_iova,
+						  IOMMU_IOAS_MAP_READABLE |
+							  IOMMU_IOAS_MAP_FIXED_IOVA));
+		/* Without a domain, an access pins the pages now */
+		test_cmd_create_access(self->ioas_id, &pin_fd,
+				       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+		test_cmd_access_pages(pin_fd, 0, iova, len, mem, &pages_id);
+
+		for (i = 0; i != len; i++)
+			mem[i] = (uint8_t)(i * 7 + kind + 1);
+
+		check_map_all(iova, len, mem);
+		test_cmd_create_access(self->ioas_id, &access_fd, 0);
+		memset(tmp, 0, len);
+		test_cmd_access_rw(access_fd, iova, tmp, len, 0);
+		ASSERT_EQ(0, memcmp(tmp, mem, len));
+		memset(tmp, 0, len);
+		test_cmd_access_rw(access_fd, iova, tmp, len,
+				   MOCK_ACCESS_RW_SLOW_PATH);
+		ASSERT_EQ(0, memcmp(tmp, mem, len));
+		close(access_fd);
+
+		test_cmd_destroy_access_pages(pin_fd, pages_id);
+		close(pin_fd);
+		test_ioctl_ioas_unmap(iova, len);
+		test_cmd_md_check_refs(mem, len, 0);
+		ASSERT_EQ(0, munmap(mem, len));
+
+		if (mfd >= 0) {
+			/* The file kept its content */
+			mem = mmap(NULL, len, PROT_READ, MAP_SHARED, mfd, 0);
+			ASSERT_NE(MAP_FAILED, mem);
+			for (i = 0; i != len; i++)
+				ASSERT_EQ(old_val, mem[i]);
+			ASSERT_EQ(0, munmap(mem, len));
+			close(mfd);
+		}
+	}
+	free(tmp);
+}
+
 TEST_F(iommufd_ioas, access_replace_ioas)
 {
 	const __u64 iova = self->base_iova + 64 * PAGE_SIZE;
