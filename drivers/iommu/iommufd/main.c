@@ -3,14 +3,9 @@
  * /dev/iommu: the context of an open, its object table and the ioctl
  * dispatcher. The object model is described in iommufd_private.h.
  *
- * Destroying an object userspace names (IOMMU_DESTROY) is decided in one
- * critical section of the table's xa_lock: users must be 1 (the table's)
- * and the table's short-term reference must be the only one; it is taken
- * away and the id tombstoned together. Long-term references are only taken
- * under that same lock (iommufd_object_get_user()) by threads holding a
- * short-term reference, so no attach that is in flight can take one after
- * the decision: it is seen either in users or in shortterm_users, and the
- * destroy answers -EBUSY leaving the object as it was.
+ * IOMMU_DESTROY decides that an object is unused in one critical section
+ * of the table's xa_lock, the lock every long-term reference is raised
+ * under (the rule is at the top of iommufd_private.h).
  */
 #define pr_fmt(fmt) "iommufd: " fmt
 

@@ -616,13 +616,16 @@ int iopt_area_add_access(struct iopt_area *area, unsigned long start_index,
 		goto out_unlock;
 	for (index = start_index; index <= last_index; index++) {
 		rc = pages_pfn(pages, index, &pfn);
-		if (rc) {
-			pages_access_put(pages, start_index, last_index);
-			goto out_unlock;
-		}
+		if (rc)
+			goto err_put;
 		*out_pages++ = pfn_to_page(pfn);
 	}
 	area->num_accesses++;
+	mutex_unlock(&pages->mutex);
+	return 0;
+
+err_put:
+	pages_access_put(pages, start_index, last_index);
 out_unlock:
 	mutex_unlock(&pages->mutex);
 	return rc;
