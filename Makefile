@@ -16,12 +16,15 @@ CMD ?= /bin/sh -c 'cat /proc/cmdline; ls /sys/kernel/iommu_groups'
 VARIANT ?= guest
 
 .PHONY: help deps fetch prepare link refresh status config build build-debug \
-	initramfs kunit static vm vm-tests vm-repeat qemu-test run check check-debug clean distclean
+	initramfs kunit static vm vm-tests vm-repeat qemu-test run check check-debug check-newest \
+	bases clean distclean
 
 help:
 	@echo "make run              build, boot on emulated VT-d (MODE=$(MODE)), demo"
 	@echo "make check            config audit, build, static checks, KUnit, VM tests"
 	@echo "make check-debug      the VM tests on the debug kernel (KASAN, lockdep, kmemleak)"
+	@echo "make check-newest     build and VM-test the series on BASE_NEWEST too (build/base-*)"
+	@echo "make bases            which Debian linux-source-6.1 versions the series applies to"
 	@echo "make deps             install what is missing (Debian + bookworm-backports)"
 	@echo "make prepare          build/linux = base + patches/ + links to new files"
 	@echo "make refresh          tree edits and commits -> patches/, new files -> repo"
@@ -100,8 +103,14 @@ check: deps
 check-debug: deps
 	@rig/check-debug.sh
 
+check-newest: deps
+	@RESULTS=$(CURDIR)/build/results-newest.txt rig/check-newest.sh --summary
+
+bases:
+	@rig/bases.sh
+
 clean:
-	rm -rf build/obj build/kunit build/logs build/results.txt build/initramfs*
+	rm -rf build/obj build/kunit build/logs build/results*.txt build/initramfs* build/base-*/obj
 
 distclean:
 	@rig/status.sh --quiet || { echo "the tree holds uncaptured work: make refresh first"; exit 1; }

@@ -4,6 +4,7 @@
 #   config audit -> build -> static (checkpatch, W=1, sparse) -> KUnit ->
 #   VM tests in the three intel-iommu modes -> QEMU 10 as the iommufd
 #   client in the VM, in the three modes (rig/qemu-test.sh; ~10 s each)
+#   [CHECK_NEWEST=1: the series on the newest base too, rig/check-newest.sh]
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 MODES=${MODES:-legacy scalable flts}
@@ -76,6 +77,11 @@ for m in $MODES; do
 		result FAIL "qemu/$m/boot" "no kernel"
 	fi
 done
+
+if [ "${CHECK_NEWEST:-0}" = 1 ]; then
+	step "newest base ($BASE_NEWEST)"
+	"$RIG/check-newest.sh"
+fi
 
 step "summary"
 pass=$(grep -c '^PASS ' "$RESULTS")

@@ -22,8 +22,8 @@ missing() {
 			grep -q '^install ok installed' || echo "$p"
 	done
 	if ! dpkg-query -W -f='${Version}\n' "linux-source-${BASE_SERIES}" 2>/dev/null |
-		grep -qx "$BASE_VERSION"; then
-		echo "linux-source-${BASE_SERIES}=${BASE_VERSION}"
+		grep -qx "$BASE_PINNED"; then
+		echo "linux-source-${BASE_SERIES}=${BASE_PINNED}"
 	fi
 	if command -v qemu-system-x86_64 >/dev/null; then
 		local v
@@ -60,7 +60,7 @@ SRC
 fi
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends --allow-downgrades "${pkgs[@]}" \
-	"linux-source-${BASE_SERIES}=${BASE_VERSION}"
+	"linux-source-${BASE_SERIES}=${BASE_PINNED}"
 $sudo apt-get install -y -qq --no-install-recommends -t bookworm-backports \
 	"${backports_pkgs[@]}"
 

@@ -1,32 +1,46 @@
 #!/bin/bash
-# Make the base tarball of BASE_VERSION available and verified.
-# Prints the tarball's path. The pinned version comes from the installed
-# linux-source package; another version (make BASE=...) is downloaded with
-# apt-get download into build/dl and unpacked there, the system untouched.
+# Make the base tarball of a Debian linux-source-6.1 version available and
+# verified; print its path. Nothing is unpacked or prepared.
+#   rig/fetch.sh [VERSION]     (default BASE_VERSION: the pinned base or BASE=)
+# The installed linux-source package serves its own version; another version
+# is downloaded with apt-get download into build/dl/<version> (one cache for
+# every BUILD dir) and its .deb extracted there, the system untouched.
+# The pinned and the newest base of rig/base.lock are verified by sha256.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+v=${1:-$BASE_VERSION}
 
 tarball=/usr/src/linux-source-$BASE_SERIES.tar.xz
 installed=$(dpkg-query -W -f='${Version}' "linux-source-$BASE_SERIES" 2>/dev/null || true)
 
-if [ "$installed" != "$BASE_VERSION" ]; then
-	dl=$BUILD/dl/$BASE_VERSION
+if [ "$installed" != "$v" ]; then
+	dl=$DL/$v
 	tarball=$dl/usr/src/linux-source-$BASE_SERIES.tar.xz
 	if [ ! -f "$tarball" ]; then
+		mkdir -p "$DL"
+		exec 8>"$DL/.lock"	# one download at a time (make bases, check-newest)
+		flock 8
+	fi
+	if [ ! -f "$tarball" ]; then
 		mkdir -p "$dl"
-		note "downloading linux-source-$BASE_SERIES=$BASE_VERSION"
-		(cd "$dl" && apt-get download "linux-source-$BASE_SERIES=$BASE_VERSION" >&2) ||
-			die "linux-source-$BASE_SERIES $BASE_VERSION is not available (apt-cache policy linux-source-$BASE_SERIES)"
+		note "downloading linux-source-$BASE_SERIES=$v"
+		(cd "$dl" && apt-get download "linux-source-$BASE_SERIES=$v" >&2) ||
+			{ rmdir "$dl" 2>/dev/null; die "linux-source-$BASE_SERIES $v is not available (apt-cache policy linux-source-$BASE_SERIES; apt-get update)"; }
 		dpkg-deb -x "$dl"/linux-source-*.deb "$dl"
 	fi
 fi
 [ -f "$tarball" ] || die "no tarball at $tarball (run rig/deps.sh)"
 
-if [ "$BASE_VERSION" = "$BASE_PINNED" ]; then
+case $v in
+"$BASE_PINNED") want=$BASE_SHA256 ;;
+"$BASE_NEWEST") want=$BASE_NEWEST_SHA256 ;;
+*) want= ;;
+esac
+if [ -n "$want" ]; then
 	sum=$(sha256sum "$tarball" | cut -d' ' -f1)
-	[ "$sum" = "$BASE_SHA256" ] ||
-		die "$tarball: sha256 $sum, expected $BASE_SHA256 (rig/base.lock)"
-else
-	note "BASE=$BASE_VERSION is not the pinned $BASE_PINNED: sha256 not verified"
+	[ "$sum" = "$want" ] ||
+		die "$tarball: sha256 $sum, expected $want (rig/base.lock)"
+elif [ "${FETCH_QUIET:-0}" != 1 ]; then
+	note "$v is neither the pinned $BASE_PINNED nor the newest $BASE_NEWEST: sha256 not verified"
 fi
 echo "$tarball"

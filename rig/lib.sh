@@ -13,6 +13,7 @@ TREE=$BUILD/linux		# the kernel tree: a git repo, base + patches + new files
 OBJ=$BUILD/obj			# out-of-tree kernel objects, one dir per config
 LOGS=$BUILD/logs		# console logs of failing VM runs, step logs
 RESULTS=${RESULTS:-$BUILD/results.txt}
+DL=${DL:-$REPO/build/dl}	# downloaded linux-source packages, one dir per version
 NPROC=$(nproc)
 
 # shellcheck source=base.lock
@@ -65,7 +66,7 @@ patch_commits() {
 
 # Result recording for make check: one line per test.
 result() {	# result PASS|FAIL|SKIP|NOTE name [detail]  (NOTE: not a test)
-	local r=$1 n=$2; shift 2
+	local r=$1 n=${RESULT_PREFIX:-}$2; shift 2	# RESULT_PREFIX=newest/ ...
 	mkdir -p "$(dirname "$RESULTS")"
 	printf '%s %s%s\n' "$r" "$n" "${*:+ # $*}" >> "$RESULTS"
 	printf '%-4s %s%s\n' "$r" "$n" "${*:+ ($*)}"
