@@ -73,7 +73,7 @@ check() {
 		fi
 	done
 	# New files of the series that the base (or a patch) already has.
-	where=$(comm -12 <(bgit ls-files | sort) <(echo "$newf") | head -n 3 | tr '\n' ' ')
+	where=$(comm -12 <(bgit ls-files | sort) <(echo "$newf") | head -n 3 | paste -sd' ')
 	if [ -n "$where" ]; then
 		printf 'no\t(new files)\texist already: %s\n' "$where"
 		return

@@ -27,6 +27,7 @@ if [ "$installed" != "$v" ]; then
 		(cd "$dl" && apt-get download "linux-source-$BASE_SERIES=$v" >&2) ||
 			{ rmdir "$dl" 2>/dev/null; die "linux-source-$BASE_SERIES $v is not available (apt-cache policy linux-source-$BASE_SERIES; apt-get update)"; }
 		dpkg-deb -x "$dl"/linux-source-*.deb "$dl"
+		rm -f "$dl"/linux-source-*.deb	# the tarball is all the rig uses
 	fi
 fi
 [ -f "$tarball" ] || die "no tarball at $tarball (run rig/deps.sh)"
