@@ -26,9 +26,8 @@ if "$RIG/build.sh" debug >"$LOGS/build-debug.log" 2>&1; then
 			wait -n
 			running=$((running - 1))
 		fi
-		RESULTS=$BUILD/results-debug-$m.txt
-		rm -f "$RESULTS"
-		RESULTS=$RESULTS VARIANT=debug STRESS_OPS=${STRESS_OPS:-1000000} \
+		rm -f "$BUILD/results-debug-$m.txt"
+		RESULTS=$BUILD/results-debug-$m.txt VARIANT=debug STRESS_OPS=${STRESS_OPS:-1000000} \
 			VM_TESTS_TIMEOUT=${VM_TESTS_TIMEOUT:-5400} \
 			"$RIG/vm-tests.sh" "$m" >"$LOGS/check-debug-$m.out" 2>&1 &
 		running=$((running + 1))
