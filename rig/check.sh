@@ -5,6 +5,8 @@
 #   VM tests in the three intel-iommu modes -> QEMU 10 as the iommufd
 #   client in the VM, in the three modes (rig/qemu-test.sh; ~10 s each)
 #   [CHECK_NEWEST=1: the series on the newest base too, rig/check-newest.sh]
+# Before the build: the series applies with zero fuzz to the pinned and the
+# newest base (rig/bases.sh; the newest is downloaded once).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 MODES=${MODES:-legacy scalable flts}
@@ -24,6 +26,17 @@ if [ ! -d "$TREE/.git" ] || [ "$(cat "$TREE/.git/rig-patches-stamp" 2>/dev/null)
 else
 	result PASS tree/prepare "up to date"
 fi
+
+step "bases: the series applies with zero fuzz (rig/bases.sh)"
+: >"$LOGS/bases.log"
+for v in "$BASE_PINNED" "$BASE_NEWEST"; do
+	line=$("$RIG/bases.sh" "$v" 2>>"$LOGS/bases.log" | tee -a "$LOGS/bases.log" |
+		awk -v v="$v" '$1 == v')
+	case $line in
+	*" yes") result PASS "bases/$v" ;;
+	*) result FAIL "bases/$v" "${line:-not checked}; see build/logs/bases.log" ;;
+	esac
+done
 
 step "rig self-tests"
 for t in "$RIG"/tests/*.sh; do
