@@ -1,6 +1,9 @@
 #!/bin/bash
 # Incremental build of the patched kernel for a config variant.
-#   rig/build.sh [guest|debug]   -> build/obj/<variant>/arch/x86/boot/bzImage
+#   rig/build.sh [guest|debug|modules]
+#                               -> build/obj/<variant>/arch/x86/boot/bzImage
+# The modules variant also builds the modules and installs them (stripped,
+# depmod run) under build/obj/modules/mod-root for the guest.
 # Links new files of the series into the tree first, so an edit in the repo
 # is picked up directly. Uses ccache.
 set -euo pipefail
@@ -13,5 +16,12 @@ variant=${1:-guest}
 o=$OBJ/$variant
 export KBUILD_BUILD_TIMESTAMP=${KBUILD_BUILD_TIMESTAMP:-"2026-01-01"}
 export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=rig
-make -s -C "$TREE" O="$o" CC="ccache gcc" -j"$NPROC" bzImage "$@"
+targets=(bzImage)
+[ "$variant" = modules ] && targets+=(modules)
+make -s -C "$TREE" O="$o" CC="ccache gcc" -j"$NPROC" "${targets[@]}" "$@"
+if [ "$variant" = modules ]; then
+	rm -rf "$o/mod-root"
+	make -s -C "$TREE" O="$o" INSTALL_MOD_PATH="$o/mod-root" INSTALL_MOD_STRIP=1 \
+		modules_install >/dev/null
+fi
 echo "$o/arch/x86/boot/bzImage"

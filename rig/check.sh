@@ -1,12 +1,13 @@
 #!/bin/bash
 # make check: every test of the series, one line each, then a summary whose
 # last line is "N passed, N failed". Exit status 1 on any failure.
-#   config audit -> build -> static (checkpatch, W=1, sparse) -> KUnit ->
-#   VM tests in the three intel-iommu modes -> QEMU 10 as the iommufd
-#   client in the VM, in the three modes (rig/qemu-test.sh; ~10 s each)
+#   bases (the series applies with zero fuzz to the pinned and the newest
+#   base, rig/bases.sh) -> config audit -> build (built-in, and the modules
+#   variant) -> static (checkpatch, W=1, sparse) -> KUnit -> VM tests in the
+#   three intel-iommu modes -> QEMU 10 as the iommufd client in the VM, in
+#   the three modes -> the modules variant loading, using, unloading and
+#   reloading our modules
 #   [CHECK_NEWEST=1: the series on the newest base too, rig/check-newest.sh]
-# Before the build: the series applies with zero fuzz to the pinned and the
-# newest base (rig/bases.sh; the newest is downloaded once).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 MODES=${MODES:-legacy scalable flts}
@@ -44,7 +45,7 @@ for t in "$RIG"/tests/*.sh; do
 done
 
 step "config audit"
-for v in guest debug; do
+for v in guest debug modules; do
 	if "$RIG/config.sh" "$v" >"$LOGS/config-$v.log" 2>&1; then
 		result PASS "config/audit-$v"
 	else
@@ -61,6 +62,16 @@ if "$RIG/build.sh" guest >"$LOGS/build-guest.log" 2>&1; then
 else
 	result FAIL build/guest "see build/logs/build-guest.log"
 	tail -n 30 "$LOGS/build-guest.log"
+fi
+
+step "build (modules)"
+built_modules=0
+if "$RIG/build.sh" modules >"$LOGS/build-modules.log" 2>&1; then
+	result PASS build/modules
+	built_modules=1
+else
+	result FAIL build/modules "see build/logs/build-modules.log"
+	tail -n 30 "$LOGS/build-modules.log"
 fi
 
 step "KUnit"
@@ -90,6 +101,13 @@ for m in $MODES; do
 		result FAIL "qemu/$m/boot" "no kernel"
 	fi
 done
+
+step "modules: load, use, unload, reload"
+if [ $built_modules = 1 ]; then
+	SUITE=modules "$RIG/vm-tests.sh" scalable
+else
+	result FAIL "modules/scalable/boot" "no modular kernel"
+fi
 
 if [ "${CHECK_NEWEST:-0}" = 1 ]; then
 	step "newest base ($BASE_NEWEST)"

@@ -1,15 +1,17 @@
 #!/bin/bash
 # Generate (when its inputs changed) and audit the kernel config for a
 # variant: build/obj/<variant>/.config from tinyconfig + fragments.
-#   rig/config.sh guest|debug
-# The audit fails when an option a fragment asks for did not survive
-# olddefconfig (unknown symbol, unmet dependency, wrong value).
+#   rig/config.sh guest|debug|modules
+# The audit fails when an option the fragments ask for (a later fragment
+# overriding an earlier one) did not survive olddefconfig (unknown symbol,
+# unmet dependency, wrong value).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 variant=${1:-guest}
 case $variant in
 guest) frags=("$RIG/config/guest.config") ;;
 debug) frags=("$RIG/config/guest.config" "$RIG/config/debug.config") ;;
+modules) frags=("$RIG/config/guest.config" "$RIG/config/modules.config") ;;
 *) die "unknown config variant $variant" ;;
 esac
 o=$OBJ/$variant
@@ -29,25 +31,26 @@ if [ ! -f "$o/.config" ] || [ "$(cat "$o/.rig-config-stamp" 2>/dev/null)" != "$s
 	echo "$stamp" > "$o/.rig-config-stamp"
 fi
 
-# Audit.
-bad=0
+# Audit: what the fragments ask for, the last word on a symbol winning.
+declare -A want=() from=()
 for f in "${frags[@]}"; do
 	while IFS= read -r line; do
 		case $line in
-		CONFIG_*=*)
-			sym=${line%%=*}
-			got=$(grep -E "^$sym=" "$o/.config" || echo "# $sym is not set")
-			if [ "$got" != "$line" ]; then
-				echo "config: $(basename "$f"): wanted '$line', got '$got'" >&2
-				bad=1
-			fi ;;
-		"# CONFIG_"*" is not set")
-			sym=${line#\# }; sym=${sym%% *}
-			if grep -qE "^$sym=" "$o/.config"; then
-				echo "config: $(basename "$f"): wanted $sym unset, got '$(grep -E "^$sym=" "$o/.config")'" >&2
-				bad=1
-			fi ;;
+		CONFIG_*=*) sym=${line%%=*} ;;
+		"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *} ;;
+		*) continue ;;
 		esac
+		want[$sym]=$line
+		from[$sym]=$(basename "$f")
 	done < "$f"
+done
+bad=0
+for sym in "${!want[@]}"; do
+	line=${want[$sym]}
+	got=$(grep -E "^$sym=" "$o/.config" || echo "# $sym is not set")
+	if [ "$got" != "$line" ]; then
+		echo "config: ${from[$sym]}: wanted '$line', got '$got'" >&2
+		bad=1
+	fi
 done
 exit $bad

@@ -2,7 +2,8 @@
 # Build the guest initramfs: build/initramfs.cpio.gz
 #   /init               rig/guest/init
 #   /bin, /sbin, /usr   busybox-static and its applet links
-#   /rig/run-tests      rig/guest/run-tests, /rig/demo rig/guest/demo
+#   /rig/run-tests      rig/guest/run-tests, /rig/demo rig/guest/demo,
+#   /rig/modules-run    rig/guest/modules-run (the modules variant's suite)
 #   /rig/edu-demo       rig/guest/edu-demo.c (static)
 #   /rig/tests/<t>      the kselftests of tools/testing/selftests/iommu
 #                       (static, against the tree's uapi headers) and the
@@ -109,7 +110,8 @@ fi
 rm -rf "$stage/rig"
 mkdir -p "$stage/rig/tests"
 install -m 755 "$RIG/guest/init" "$stage/init"
-install -m 755 "$RIG/guest/run-tests" "$RIG/guest/demo" "$bin/edu-demo" "$stage/rig/"
+install -m 755 "$RIG/guest/run-tests" "$RIG/guest/demo" "$RIG/guest/modules-run" \
+	"$bin/edu-demo" "$stage/rig/"
 for p in $progs; do
 	install -m 755 "$bin/$p" "$stage/rig/tests/$p"
 	harness_cases "$TREE/$st/$p.c" > "$stage/rig/tests/$p.cases"

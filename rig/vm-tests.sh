@@ -13,6 +13,9 @@
 #   rig/vm-tests.sh legacy|scalable|flts
 # SUITE=qemu: instead, the tests of rig/guest/qemu-tests, with the host's
 # QEMU in the guest (rig/initramfs-qemu.sh), recorded as qemu/<mode>/...
+# SUITE=modules: the modules variant (rig/config/modules.config) loading,
+# using, unloading and reloading our modules (rig/guest/modules-run),
+# recorded as modules/<mode>/...
 # The console log is kept in build/logs/<suite>-tests-<mode>.log.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -20,10 +23,11 @@ mode=${1:?usage: rig/vm-tests.sh legacy|scalable|flts}
 tmo=${VM_TESTS_TIMEOUT:-600}
 # VARIANT=debug: the debug kernel; results are named vm-debug/<mode>/...
 variant=${VARIANT:-guest}
-kernel=$OBJ/$variant/arch/x86/boot/bzImage
 suite=${SUITE:-vm}
+[ "$suite" = modules ] && variant=modules
+kernel=$OBJ/$variant/arch/x86/boot/bzImage
 prefix=$suite
-[ "$variant" = guest ] || prefix=$suite-$variant
+[ "$variant" = guest ] || [ "$suite" = modules ] || prefix=$suite-$variant
 case $suite in
 vm)
 	extra=()
@@ -41,7 +45,25 @@ qemu)
 	cmd=(env RIG_TESTS=/rig/qemu-tests /rig/run-tests)
 	cases=$BUILD/initramfs-qemu/rig/qemu-tests
 	;;
-*) die "vm-tests.sh: unknown SUITE $suite (vm, qemu)" ;;
+modules)
+	if ! x=$("$RIG/initramfs-modules.sh"); then
+		result FAIL "$prefix/$mode/initramfs" "rig/initramfs-modules.sh failed"
+		exit 0
+	fi
+	extra=(--initrd-extra "$x")
+	cmd=(/rig/modules-run)
+	# the expected cases: modules-run's own and those of the tests it runs
+	"$RIG/initramfs.sh" >/dev/null || die "initramfs build failed"
+	cases=$BUILD/modules-cases
+	rm -rf "$cases"
+	mkdir -p "$cases"
+	"$RIG/guest/modules-run" --list >"$cases/modules.cases"
+	for t in $("$RIG/guest/modules-run" --tests); do
+		cp "$BUILD/initramfs/rig/tests/$t.cases" "$cases/" ||
+			die "modules-run names $t, which has no cases"
+	done
+	;;
+*) die "vm-tests.sh: unknown SUITE $suite (vm, qemu, modules)" ;;
 esac
 mkdir -p "$LOGS"
 console=$LOGS/$prefix-tests-$mode.log
