@@ -9,9 +9,10 @@
 # The config: tinyconfig + rig/config/guest.config merged once on the base,
 # then olddefconfig at every patch (symbols appear with the patches).
 # checkpatch as rig/static.sh runs it, except FILE_PATH_CHANGES ("does
-# MAINTAINERS need updating?"): every file a patch adds is covered by an
-# entry (IOMMUFD, IOMMU SUBSYSTEM, VFIO DRIVER, ...), which checkpatch does
-# not look at.
+# MAINTAINERS need updating?", for any patch adding a file without touching
+# MAINTAINERS): the files the series adds are covered by entries (IOMMUFD,
+# IOMMU SUBSYSTEM, VFIO DRIVER, VFIO MEDIATED DEVICE DRIVERS), but for
+# lib/interval_tree_kunit.c, whose lib/interval_tree.c has none either.
 # Last, series/final-tree: the tree after the last patch is the prepared
 # tree (make prepare) with the new files in place.
 set -uo pipefail
