@@ -11,6 +11,7 @@
  * Needs an edu device alone in its IOMMU group (or $EDU_BDF), no driver
  * bound to it, vfio-pci, an IOMMU, iommufd and CONFIG_VFIO_DEVICE_CDEV.
  */
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <linux/vfio.h>
@@ -430,6 +431,76 @@ TEST_F(cdev, detach_blocks)
 	memset(self->dst, 0, BUF_SIZE);
 	dma_round_trip(IOVA_DST, 0x99);
 	ASSERT_EQ(0, memcmp(self->src, self->dst, BUF_SIZE));
+}
+
+/* map_vs_detach: maps and unmaps in one thread until told to stop */
+struct map_loop {
+	int fd;
+	__u32 ioas_id;
+	void *buf;
+	volatile bool stop;
+	unsigned long rounds;
+	int err;		/* errno of the first failure */
+};
+
+static void *map_loop(void *arg)
+{
+	struct map_loop *m = arg;
+
+	while (!m->stop) {
+		__u64 iova = IOVA_GONE;
+
+		if (_test_ioctl_ioas_map(m->fd, m->ioas_id, m->buf, BUF_SIZE,
+					 &iova, IOMMU_IOAS_MAP_FIXED_IOVA |
+					 IOMMU_IOAS_MAP_READABLE |
+					 IOMMU_IOAS_MAP_WRITEABLE) ||
+		    _test_ioctl_ioas_unmap(m->fd, m->ioas_id, iova, BUF_SIZE,
+					   NULL)) {
+			m->err = errno;
+			break;
+		}
+		m->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * Maps into a HW pagetable while its only device leaves it and comes back:
+ * the IOMMU driver flushes after each map while the detach takes the
+ * domain off the device's IOMMU. The device's DMA still lands afterwards.
+ */
+TEST_F(cdev, map_vs_detach)
+{
+	struct map_loop m = { .fd = self->fd, .ioas_id = self->ioas_id,
+			      .buf = self->victim };
+	__u32 hwpt_id, got;
+	pthread_t thread;
+	int i;
+
+	if (_metadata->skip)
+		return;
+	test_ioctl_ioas_map_fixed(self->src, BUF_SIZE, IOVA_SRC);
+	test_ioctl_ioas_map_fixed(self->dst, BUF_SIZE, IOVA_DST);
+	bind_and_init();
+	/* A manual HWPT: its domain stays in the IOAS while detached */
+	test_cmd_hwpt_alloc(self->dev_id, self->ioas_id, 0, &hwpt_id);
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, map_loop, &m));
+	for (i = 0; i < 20000 && !m.err; i++) {
+		test_cmd_attach(self->dev, hwpt_id, &got);
+		test_cmd_detach(self->dev);
+	}
+	m.stop = true;
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(0, m.err);
+	ASSERT_LT(0, m.rounds);
+
+	test_cmd_attach(self->dev, hwpt_id, &got);
+	memset(self->dst, 0, BUF_SIZE);
+	dma_round_trip(IOVA_DST, 0x77);
+	ASSERT_EQ(0, memcmp(self->src, self->dst, BUF_SIZE));
+	test_cmd_detach(self->dev);
+	test_ioctl_destroy(hwpt_id);
 }
 
 #define VTD_TRANSLATION_DEBUGFS \
