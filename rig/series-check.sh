@@ -81,6 +81,7 @@ for p in $(cat "$BUILD/series/series"); do
 		>"$L/$n.checkpatch.log" 2>&1 || grep -q Traceback "$L/$n.checkpatch.log"; then
 		why+=("checkpatch: build/logs/series/$n.checkpatch.log")
 	fi
+	t=$(date +%s)
 	if [ $applied = 1 ]; then
 		cp "$raw" "$O/.config"
 		if ! { kmake olddefconfig && kmake vmlinux; } >"$L/$n.build.log" 2>&1; then
@@ -88,7 +89,7 @@ for p in $(cat "$BUILD/series/series"); do
 		fi
 	fi
 	if [ ${#why[@]} = 0 ]; then
-		result PASS "series/$n"
+		result PASS "series/$n" "$(($(date +%s) - t)) s"
 	else
 		result FAIL "series/$n" "${why[*]}"
 		for w in "${why[@]}"; do
