@@ -192,5 +192,7 @@ assert '*** SUBJECT HERE ***' in s and '*** BLURB HERE ***' in s
 open(cover, 'w').write(s.replace('*** SUBJECT HERE ***', subject.strip())
                         .replace('*** BLURB HERE ***', body))
 PY
-(cd "$OUT" && ls [0-9][0-9][0-9][0-9]-*.patch | grep -v '^0000-') > "$OUT/series"
+for f in "$OUT"/[0-9][0-9][0-9][0-9]-*.patch; do
+	[ "${f##*/}" = 0000-cover-letter.patch ] || echo "${f##*/}"
+done > "$OUT/series"
 note "build/series: cover letter, $n patches, series, iommufd.config"
