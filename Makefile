@@ -17,7 +17,7 @@ VARIANT ?= guest
 
 .PHONY: help deps fetch prepare link refresh status config build build-debug \
 	initramfs kunit static vm vm-tests vm-repeat qemu-test run check check-debug check-newest \
-	bases clean distclean
+	bases series series-check clean distclean
 
 help:
 	@echo "make run              build, boot on emulated VT-d (MODE=$(MODE)), demo"
@@ -36,6 +36,8 @@ help:
 	@echo "make vm-tests MODE=m  the VM tests in one mode"
 	@echo "make vm-repeat MODE=m N=20 TESTS=t  boot N times running tests t"
 	@echo "make qemu-test        QEMU 10 as iommufd client in the VM (MODE=m: one mode)"
+	@echo "make series           build/series: the git-am-able series, quilt series, config"
+	@echo "make series-check     every patch of it applies, builds and passes checkpatch"
 	@echo "BASE=<version>        try another Debian linux-source-6.1 version"
 
 deps:
@@ -108,6 +110,12 @@ check-newest: deps
 
 bases:
 	@rig/bases.sh
+
+series:
+	@rig/series.sh
+
+series-check: deps
+	@rig/series-check.sh
 
 clean:
 	rm -rf build/obj build/kunit build/logs build/results*.txt build/initramfs* build/base-*/obj

@@ -58,6 +58,28 @@ patches_stamp() {
 
 tgit() { git -C "$TREE" "$@"; }
 
+# The base as a git repo: the subject of its one commit, and
+# make_base_repo <dir>, which makes <dir> that repo afresh (tarball unpacked,
+# committed with the series' identity, tagged base).
+BASE_SUBJECT="base: linux-source-$BASE_SERIES $BASE_VERSION"
+make_base_repo() {
+	local d=$1 tarball
+	tarball=$("$RIG/fetch.sh")
+	note "unpacking $tarball into ${d#"$REPO"/}"
+	rm -rf "$d"
+	mkdir -p "$d"
+	tar -xf "$tarball" -C "$d" --strip-components=1
+	git -C "$d" init -q
+	# Commits made in the tree become patches: the series' identity
+	git -C "$d" config user.name "iommufd-6.1 team"
+	git -C "$d" config user.email "team@iommufd-6.1.invalid"
+	git -C "$d" config core.untrackedCache true
+	git -C "$d" config gc.auto 0
+	git -C "$d" add -A -f
+	git -C "$d" commit -q -m "$BASE_SUBJECT"
+	git -C "$d" tag base
+}
+
 # Commits of the tree after base that carry patches (not the new-file links).
 patch_commits() {
 	tgit log --reverse --format='%H %s' base..HEAD |

@@ -15,22 +15,9 @@ if [ -d "$TREE/.git" ] && [ "${FORCE:-0}" != 1 ]; then
 fi
 
 stamp_base=$(tgit log -1 --format=%s base 2>/dev/null || true)
-want_base="base: linux-source-$BASE_SERIES $BASE_VERSION"
-if [ "$stamp_base" != "$want_base" ]; then
-	tarball=$("$RIG/fetch.sh")
-	note "unpacking $tarball"
-	rm -rf "$TREE" "$OBJ"
-	mkdir -p "$TREE"
-	tar -xf "$tarball" -C "$TREE" --strip-components=1
-	tgit init -q
-	# Commits made in the tree become patches: the series' identity
-	tgit config user.name "iommufd-6.1 team"
-	tgit config user.email "team@iommufd-6.1.invalid"
-	tgit config core.untrackedCache true
-	tgit config gc.auto 0
-	tgit add -A -f
-	tgit commit -q -m "$want_base"
-	tgit tag base
+if [ "$stamp_base" != "$BASE_SUBJECT" ]; then
+	rm -rf "$OBJ"
+	make_base_repo "$TREE"
 else
 	tgit am --abort >/dev/null 2>&1 || true
 	tgit rebase --abort >/dev/null 2>&1 || true

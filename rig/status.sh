@@ -73,6 +73,14 @@ if [ -n "$missing" ]; then
 	[ $quiet = 1 ] || echo "$missing" | sed 's/^/  /'
 fi
 
+unlisted=$(new_files | while read -r f; do
+	awk -v f="$f" '$2 == f { found = 1 } END { exit !found }' "$REPO/patches/new-files" 2>/dev/null || echo "$f"
+done)
+if [ -n "$unlisted" ]; then
+	say "status: note: new files not in patches/new-files (make series needs them there):"
+	[ $quiet = 1 ] || echo "$unlisted" | sed 's/^/  /'
+fi
+
 if [ $lost = 0 ]; then
 	say "status: clean: everything in the tree is captured in the repo"
 fi
