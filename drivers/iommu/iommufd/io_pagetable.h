@@ -152,7 +152,9 @@ struct iopt_reserved {
  * @account_mode: enum iommufd_account_mode (constant)
  * @source_task: The task (group leader) that mapped it: its RLIMIT_MEMLOCK
  * @source_mm: The mm the memory belongs to (mmgrab)
- * @source_user: The user charged in IOPT_PAGES_ACCOUNT_USER mode
+ * @source_cred: The mapping task's credentials; their user is the one
+ *		 charged in IOPT_PAGES_ACCOUNT_USER mode (put_cred() is
+ *		 available to modules in every 6.1.y, free_uid() is not)
  * @npinned: Pages pinned now, all charged
  * @pinned_pfns: index -> xa_mk_value(PFN) of every pinned page
  * @domains_itree: Areas in domains (struct iopt_area.pages_node)
@@ -168,7 +170,7 @@ struct iopt_pages {
 	u8 account_mode;
 	struct task_struct *source_task;
 	struct mm_struct *source_mm;
-	struct user_struct *source_user;
+	const struct cred *source_cred;
 	unsigned long npinned;
 	struct xarray pinned_pfns;
 	struct rb_root_cached domains_itree;

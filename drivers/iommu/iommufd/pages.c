@@ -12,6 +12,7 @@
  * index is pinned and charged once however many areas, domains and
  * accesses use it.
  */
+#include <linux/cred.h>
 #include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
@@ -83,7 +84,7 @@ struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx,
 	pages->source_task = current->group_leader;
 	mmgrab(current->mm);
 	pages->source_mm = current->mm;
-	pages->source_user = get_uid(current_user());
+	pages->source_cred = get_current_cred();
 	return pages;
 }
 
@@ -102,7 +103,7 @@ void iopt_release_pages(struct kref *kref)
 	mutex_destroy(&pages->mutex);
 	put_task_struct(pages->source_task);
 	mmdrop(pages->source_mm);
-	free_uid(pages->source_user);
+	put_cred(pages->source_cred);
 	kfree(pages);
 }
 
@@ -121,7 +122,7 @@ static int pages_charge(struct iopt_pages *pages, unsigned long npages)
 		goto out_pinned_vm;
 
 	if (pages->account_mode == IOPT_PAGES_ACCOUNT_USER) {
-		atomic_long_t *locked_vm = &pages->source_user->locked_vm;
+		atomic_long_t *locked_vm = &pages->source_cred->user->locked_vm;
 		unsigned long limit, cur, new;
 
 		limit = task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >>
@@ -155,7 +156,7 @@ static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 		return;
 
 	if (pages->account_mode == IOPT_PAGES_ACCOUNT_USER) {
-		atomic_long_sub(npages, &pages->source_user->locked_vm);
+		atomic_long_sub(npages, &pages->source_cred->user->locked_vm);
 	} else {
 		mmap_write_lock(pages->source_mm);
 		__account_locked_vm(pages->source_mm, npages, false,
