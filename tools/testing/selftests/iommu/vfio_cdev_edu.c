@@ -438,7 +438,7 @@ struct map_loop {
 	int fd;
 	__u32 ioas_id;
 	void *buf;
-	volatile bool stop;
+	bool stop;		/* __atomic: set by the test, read by the loop */
 	unsigned long rounds;
 	int err;		/* errno of the first failure */
 };
@@ -447,7 +447,7 @@ static void *map_loop(void *arg)
 {
 	struct map_loop *m = arg;
 
-	while (!m->stop) {
+	while (!__atomic_load_n(&m->stop, __ATOMIC_RELAXED)) {
 		__u64 iova = IOVA_GONE;
 
 		if (_test_ioctl_ioas_map(m->fd, m->ioas_id, m->buf, BUF_SIZE,
@@ -490,7 +490,7 @@ TEST_F(cdev, map_vs_detach)
 		test_cmd_attach(self->dev, hwpt_id, &got);
 		test_cmd_detach(self->dev);
 	}
-	m.stop = true;
+	__atomic_store_n(&m.stop, true, __ATOMIC_RELAXED);
 	ASSERT_EQ(0, pthread_join(thread, NULL));
 	ASSERT_EQ(0, m.err);
 	ASSERT_LT(0, m.rounds);
