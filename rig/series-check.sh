@@ -94,7 +94,11 @@ for p in $(cat "$BUILD/series/series"); do
 		result FAIL "series/$n" "${why[*]}"
 		for w in "${why[@]}"; do
 			f=build/${w#*build/}
-			case $w in build:*) grep -E 'error|Error' "$REPO/$f" | head -n 10 ;; checkpatch:*) head -n 10 "$REPO/$f" ;; esac
+			case $w in
+			build:*) grep -E 'error|Error' "$REPO/$f" | head -n 10 | grep . ||
+				 tail -n 5 "$REPO/$f" ;;
+			checkpatch:*) head -n 10 "$REPO/$f" ;;
+			esac
 		done | sed 's/^/    /'
 	fi
 done
