@@ -7,6 +7,10 @@
 #
 #   rig/qemu-nested.sh            the binary's path (builds when missing)
 #   rig/qemu-nested.sh --key      the key only (nothing built)
+#   rig/qemu-nested.sh --qtest    build (when missing) and run the qtest of
+#                                 rig/qemu/ (tests/qtest/intel-iommu-nested-
+#                                 test) in the cached build dir; TAP output,
+#                                 log in build/logs/qemu-nested-qtest.log
 #
 # Source: Debian's qemu source package of bookworm-backports, the version the
 # rig's packaged QEMU comes from (QEMU_DEB_VERSION below). Only its orig
@@ -49,12 +53,38 @@ key=$({
 	done
 	sha256sum <"$0"
 } | sha256sum | cut -c1-16)
-[ "${1:-}" = --key ] && { echo "$key"; exit 0; }
+qtest=0
+case ${1:-} in
+--key) echo "$key"; exit 0 ;;
+--qtest) qtest=1 ;;
+'') ;;
+*) die "qemu-nested.sh: unknown option $1 (--key, --qtest)" ;;
+esac
 
 top=$BUILD/qemu-nested
 dir=$top/$key
 bin=$dir/qemu-system-x86_64
+cpu=${QEMU_NESTED_CPU:-$(($(nproc) - 1))}
+run() { nice -n 19 taskset -c "$cpu" "$@"; }
+
+run_qtest() {
+	local t=tests/qtest/intel-iommu-nested-test log=$LOGS/qemu-nested-qtest.log
+	[ -d "$dir/build" ] || die "no build dir $dir/build"
+	(cd "$dir/build" && run ninja -j1 "$t") >"$log" 2>&1 ||
+		{ tail -n 30 "$log" >&2; die "building $t failed (${log#"$REPO"/})"; }
+	# the cached binary: the one in the build dir looks for firmware
+	# inside the build tree, not in --firmwarepath
+	(cd "$dir/build" && QTEST_QEMU_BINARY=$bin run "./$t" --tap) 2>&1 |
+		tee -a "$log"
+}
+
 if [ -x "$bin" ]; then
+	if [ $qtest = 1 ]; then
+		exec 9>"$top/.lock"
+		flock 9
+		run_qtest
+		exit
+	fi
 	echo "$bin"
 	exit 0
 fi
@@ -63,6 +93,7 @@ mkdir -p "$top" "$LOGS"
 exec 9>"$top/.lock"
 flock 9
 if [ -x "$bin" ]; then		# built while we waited
+	[ $qtest = 1 ] && { run_qtest; exit; }
 	echo "$bin"
 	exit 0
 fi
@@ -123,8 +154,6 @@ start=$(date +%s)
 	grep -q '^ *unpack_edk2_blobs = false$' "$dir/src/meson.build"
 } >"$log" 2>&1 || fail "unpacking or patching failed"
 
-cpu=${QEMU_NESTED_CPU:-$(($(nproc) - 1))}
-run() { nice -n 19 taskset -c "$cpu" "$@"; }
 cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
 # ccache: paths relative to the key's dir, so another key still hits.
@@ -144,4 +173,8 @@ cp "$dir/build/qemu-system-x86_64" "$bin.tmp"
 mv "$bin.tmp" "$bin"
 echo "built in $(($(date +%s) - start)) s" >>"$log"
 note "qemu-nested: built in $(($(date +%s) - start)) s"
+if [ $qtest = 1 ]; then
+	run_qtest
+	exit
+fi
 echo "$bin"
