@@ -20,12 +20,14 @@
 # its sha256 is the pinned one (the .dsc and debian.tar.xz may be missing
 # from the mirror: apt-get then fails, the orig is still verified by hash).
 #
-# Why Debian's packaging patches (debian/patches) are not applied: they are
-# packaging/distribution changes (paths, defaults, security backports of
-# other subsystems), none of them in hw/i386/intel_iommu.c, and the
-# debian.tar.xz is not served by this machine's mirror. The emulated VT-d of
-# the packaged 10.0.2 and of the orig tree are the same code; this binary is
-# test equipment for the IOMMU only, the other modes keep Debian's QEMU.
+# Why Debian's packaging patches (debian/patches of the debian.tar.xz) are
+# not applied: this machine's mirror does not serve the debian.tar.xz (nor
+# the .dsc), and they are Debian's distribution changes, not needed for
+# what this binary is for: test equipment for the emulated VT-d, which is
+# upstream 10.0.2's code of the orig tarball plus rig/qemu/*.patch (the
+# other VM modes keep Debian's packaged QEMU). Should a Debian patch touch
+# hw/i386/intel_iommu.c, the packaged QEMU of the other modes would differ
+# from this one there; that could not be checked here.
 #
 # The build is minimal (x86_64-softmmu, no default features, no docs, tools,
 # user emulation), uses Debian's meson (>= 1.5, from bookworm-backports; the
@@ -33,7 +35,8 @@
 # when present, and runs at nice 19 on one CPU (QEMU_NESTED_CPU, default
 # the last one) so it never takes the machine. Firmware comes from Debian's
 # qemu-system-data / seabios (--firmwarepath). Log: build/logs/qemu-nested-<key>.log,
-# its tail printed on failure. One build at a time (flock).
+# its tail printed on failure. One build at a time (flock). After a build,
+# the dirs of other keys (older patches) are removed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -172,6 +175,9 @@ mkdir -p "$dir/build"
 cp "$dir/build/qemu-system-x86_64" "$bin.tmp"
 mv "$bin.tmp" "$bin"
 echo "built in $(($(date +%s) - start)) s" >>"$log"
+for d in "$top"/????????????????; do
+	[ "$d" = "$dir" ] || [ ! -d "$d" ] || rm -rf "$d"
+done
 note "qemu-nested: built in $(($(date +%s) - start)) s"
 if [ $qtest = 1 ]; then
 	run_qtest
