@@ -14,6 +14,8 @@
 #                   (rig/qemu-nested.sh: Debian's 10.0.2 source and
 #                   rig/qemu/*.patch, built once and cached); the other
 #                   modes use the packaged qemu-system-x86_64
+#                   (VM_QEMU=path: that binary in any mode, e.g. the
+#                   nested build in mode flts, to compare)
 #                   default: $MODE or scalable
 #   --timeout       seconds before the VM is killed (default 180), status 124
 #   --kernel        bzImage (default build/obj/guest/arch/x86/boot/bzImage)
@@ -98,6 +100,7 @@ nested)
 	;;
 *) die "vm.sh: unknown mode $mode (legacy, scalable, flts, nested)" ;;
 esac
+qemu_bin=${VM_QEMU:-$qemu_bin}
 command -v "$qemu_bin" >/dev/null || die "$qemu_bin missing (make deps)"
 
 # no_timer_check: the kernel's boot check that the IO-APIC timer ticks
