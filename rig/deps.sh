@@ -11,9 +11,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 pkgs=(build-essential bc bison flex libelf-dev libssl-dev cpio busybox-static
       ccache dwarves sparse coccinelle python3 perl git xz-utils rsync kmod
-      pciutils file gzip python3-ply python3-git)
-backports_pkgs=(qemu-system-x86)
+      pciutils file gzip python3-ply python3-git
+      libglib2.0-dev libpixman-1-dev ninja-build pkg-config python3-venv)
+# meson, pycotap: to build the nested-VT-d QEMU of VM mode nested
+# (rig/qemu-nested.sh): QEMU 10 needs meson >= 1.5 (bookworm has 1.0)
+backports_pkgs=(qemu-system-x86 meson python3-pycotap)
 qemu_min=10.0
+meson_min=1.5
 
 missing() {
 	local p
@@ -31,6 +35,11 @@ missing() {
 		if ! dpkg --compare-versions "$v" ge "$qemu_min"; then
 			echo "qemu-system-x86>=$qemu_min"
 		fi
+	fi
+	local m
+	m=$(dpkg-query -W -f='${Version}' meson 2>/dev/null || true)
+	if [ -n "$m" ] && ! dpkg --compare-versions "$m" ge "$meson_min"; then
+		echo "meson>=$meson_min"
 	fi
 }
 

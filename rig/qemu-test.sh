@@ -6,14 +6,14 @@
 # (rig/guest/qemu-tests/qemu_client). Results in build/results.txt as
 # qemu/<mode>/<test>.<case> and qemu/<mode>/console-clean (SUITE=qemu
 # rig/vm-tests.sh), the time of each mode, a last line "N passed, N failed".
-#   rig/qemu-test.sh [legacy|scalable|flts]...
+#   rig/qemu-test.sh [legacy|scalable|flts|nested]...
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 modes=${*:-legacy scalable flts}
 mkdir -p "$(dirname "$RESULTS")"
 touch "$RESULTS"
 for m in $modes; do
-	case $m in legacy | scalable | flts) ;; *) die "unknown mode $m (legacy, scalable, flts)" ;; esac
+	case $m in legacy | scalable | flts | nested) ;; *) die "unknown mode $m (legacy, scalable, flts, nested)" ;; esac
 done
 
 # Results of this run only: earlier qemu/<mode>/ lines of these modes go.

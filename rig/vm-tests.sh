@@ -10,7 +10,9 @@
 # When the host's QEMU dies under the guest (an emulator assertion, not a
 # guest report) the suite is run once more, recorded as a NOTE line
 # <suite>/<mode>/emulator-died (not a test), the first log kept beside.
-#   rig/vm-tests.sh legacy|scalable|flts
+#   rig/vm-tests.sh legacy|scalable|flts|nested
+#   (nested: the rig's own QEMU build, rig/qemu-nested.sh; not in make
+#   check's MODES yet)
 # SUITE=qemu: instead, the tests of rig/guest/qemu-tests, with the host's
 # QEMU in the guest (rig/initramfs-qemu.sh), recorded as qemu/<mode>/...
 # SUITE=modules: the modules variant (rig/config/modules.config) loading,
@@ -19,7 +21,7 @@
 # The console log is kept in build/logs/<suite>-tests-<mode>.log.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-mode=${1:?usage: rig/vm-tests.sh legacy|scalable|flts}
+mode=${1:?usage: rig/vm-tests.sh legacy|scalable|flts|nested}
 tmo=${VM_TESTS_TIMEOUT:-600}
 # VARIANT=debug: the debug kernel; results are named vm-debug/<mode>/...
 variant=${VARIANT:-guest}

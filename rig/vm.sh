@@ -2,12 +2,20 @@
 # Boot the guest kernel under QEMU (TCG) on q35 with an emulated Intel IOMMU
 # and QEMU's edu DMA device, run one command in it, return its exit status.
 #
-#   rig/vm.sh [--mode legacy|scalable|flts] [--timeout SEC] [--kernel PATH]
+#   rig/vm.sh [--mode legacy|scalable|flts|nested] [--timeout SEC] [--kernel PATH]
 #             [--quiet] [--quiet-kernel] [--log FILE]
 #             [--initrd-extra ARCHIVE]... -- CMD [ARGS...]
 #
 #   --mode          VT-d mode: legacy; scalable (x-scalable-mode=on, sm_on);
 #                   flts (scalable, first-stage tables only: x-flts=on)
+#                   nested (scalable with first-stage, second-stage and
+#                   nested tables and second-stage A/D: x-nested=on,
+#                   x-ssads=on) on the rig's own QEMU build
+#                   (rig/qemu-nested.sh: Debian's 10.0.2 source and
+#                   rig/qemu/*.patch, built once and cached); the other
+#                   modes use the packaged qemu-system-x86_64
+#                   (VM_QEMU=path: that binary in any mode, e.g. the
+#                   nested build in mode flts, to compare)
 #                   default: $MODE or scalable
 #   --timeout       seconds before the VM is killed (default 180), status 124
 #   --kernel        bzImage (default build/obj/guest/arch/x86/boot/bzImage)
@@ -79,14 +87,21 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || die "vm.sh: no command (rig/vm.sh [options] -- CMD [ARGS...])"
 [ -f "$kernel" ] || die "no kernel at $kernel (make build)"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make deps)"
 
+qemu_bin=qemu-system-x86_64
 case $mode in
 legacy) iommu=intel-iommu,intremap=on,caching-mode=on; sm= ;;
 scalable) iommu=intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on; sm=,sm_on ;;
 flts) iommu=intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on,x-flts=on; sm=,sm_on ;;
-*) die "vm.sh: unknown mode $mode (legacy, scalable, flts)" ;;
+nested)
+	iommu=intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on,x-nested=on,x-ssads=on
+	sm=,sm_on
+	qemu_bin=$("$RIG/qemu-nested.sh") || die "vm.sh: no QEMU with nested VT-d (rig/qemu-nested.sh failed)"
+	;;
+*) die "vm.sh: unknown mode $mode (legacy, scalable, flts, nested)" ;;
 esac
+qemu_bin=${VM_QEMU:-$qemu_bin}
+command -v "$qemu_bin" >/dev/null || die "$qemu_bin missing (make deps)"
 
 # no_timer_check: the kernel's boot check that the IO-APIC timer ticks
 # through interrupt remapping can time out under TCG and panic ("timer
@@ -136,7 +151,7 @@ fi
 append+=" --$args"
 
 edu=edu,dma_mask=0xffffffffffffffff
-qemu=(qemu-system-x86_64
+qemu=("$qemu_bin"
 	-machine q35,kernel-irqchip=split -accel "tcg,thread=$tcg_thread" -m 1024 -smp 2
 	-nodefaults -display none -no-reboot
 	-chardev stdio,id=con,signal=off,mux=on -serial chardev:con
