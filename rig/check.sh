@@ -4,13 +4,14 @@
 #   bases (the series applies with zero fuzz to the pinned and the newest
 #   base, rig/bases.sh) -> config audit -> build (built-in, and the modules
 #   variant) -> static (checkpatch, W=1, sparse) -> KUnit -> VM tests in the
-#   three intel-iommu modes -> QEMU 10 as the iommufd client in the VM, in
-#   the three modes -> the modules variant loading, using, unloading and
-#   reloading our modules
+#   four intel-iommu modes (nested: on the rig's QEMU build, which builds
+#   meanwhile on the core the VMs leave idle, then passes its qtest) -> QEMU
+#   10 as the iommufd client in the VM, in the four modes -> the modules
+#   variant loading, using, unloading and reloading our modules
 #   [CHECK_NEWEST=1: the series on the newest base too, rig/check-newest.sh]
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-MODES=${MODES:-legacy scalable flts}
+MODES=${MODES:-legacy scalable flts nested}
 mkdir -p "$LOGS"
 rm -f "$RESULTS"
 start=$(date +%s)
@@ -85,7 +86,26 @@ step "static checks"
 "$RIG/static.sh"
 
 step "VM tests"
+# The nested mode's QEMU (rig/qemu-nested.sh: built once, cached) and its
+# qtest, in the background: a VM keeps one core busy, the build takes the
+# other one (it runs at nice 19 on one CPU).
+qemu_nested_job=
+case " $MODES " in
+*" nested "*)
+	"$RIG/qemu-nested.sh" --qtest >"$LOGS/qemu-nested-qtest.out" 2>&1 &
+	qemu_nested_job=$!
+	;;
+esac
 for m in $MODES; do
+	if [ "$m" = nested ] && [ -n "$qemu_nested_job" ]; then
+		if wait "$qemu_nested_job"; then
+			result PASS rig/qemu-nested-qtest
+		else
+			result FAIL rig/qemu-nested-qtest "see build/logs/qemu-nested-qtest.out"
+			tail -n 20 "$LOGS/qemu-nested-qtest.out"
+		fi
+		qemu_nested_job=
+	fi
 	if [ $built = 1 ]; then
 		"$RIG/vm-tests.sh" "$m"
 	else
