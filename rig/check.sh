@@ -4,8 +4,8 @@
 #   bases (the series applies with zero fuzz to the pinned and the newest
 #   base, rig/bases.sh) -> config audit -> build (built-in, and the modules
 #   variant) -> static (checkpatch, W=1, sparse) -> KUnit -> VM tests in the
-#   four intel-iommu modes (nested: on the rig's QEMU build, which builds
-#   meanwhile on the core the VMs leave idle, then passes its qtest) -> QEMU
+#   four intel-iommu modes (nested: on the rig's QEMU build, built in the
+#   background from the start on what the steps leave idle, and its qtest) -> QEMU
 #   10 as the iommufd client in the VM, in the four modes -> the modules
 #   variant loading, using, unloading and reloading our modules
 #   [CHECK_NEWEST=1: the series on the newest base too, rig/check-newest.sh]
@@ -28,6 +28,18 @@ if [ ! -d "$TREE/.git" ] || [ "$(cat "$TREE/.git/rig-patches-stamp" 2>/dev/null)
 else
 	result PASS tree/prepare "up to date"
 fi
+
+# The nested mode's QEMU (rig/qemu-nested.sh: built once, cached) and its
+# qtest, in the background from here on: at nice 19 on one CPU, it takes
+# what the steps leave idle (a VM keeps only one core busy); its result is
+# taken before the nested mode's VM tests.
+qemu_nested_job=
+case " $MODES " in
+*" nested "*)
+	"$RIG/qemu-nested.sh" --qtest >"$LOGS/qemu-nested-qtest.out" 2>&1 &
+	qemu_nested_job=$!
+	;;
+esac
 
 step "bases: the series applies with zero fuzz (rig/bases.sh)"
 : >"$LOGS/bases.log"
@@ -86,16 +98,6 @@ step "static checks"
 "$RIG/static.sh"
 
 step "VM tests"
-# The nested mode's QEMU (rig/qemu-nested.sh: built once, cached) and its
-# qtest, in the background: a VM keeps one core busy, the build takes the
-# other one (it runs at nice 19 on one CPU).
-qemu_nested_job=
-case " $MODES " in
-*" nested "*)
-	"$RIG/qemu-nested.sh" --qtest >"$LOGS/qemu-nested-qtest.out" 2>&1 &
-	qemu_nested_job=$!
-	;;
-esac
 for m in $MODES; do
 	if [ "$m" = nested ] && [ -n "$qemu_nested_job" ]; then
 		if wait "$qemu_nested_job"; then
