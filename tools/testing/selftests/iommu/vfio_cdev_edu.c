@@ -468,8 +468,10 @@ static void *map_loop(void *arg)
  * Maps into a HW pagetable while its only device leaves it and comes back:
  * the IOMMU driver flushes after each map while the detach takes the
  * domain off the device's IOMMU. The device's DMA still lands afterwards.
+ * The 20000 rounds take minutes on the debug kernel under emulation: the
+ * harness's 30 s default would cut them.
  */
-TEST_F(cdev, map_vs_detach)
+TEST_F_TIMEOUT(cdev, map_vs_detach, 1200)
 {
 	struct map_loop m = { .fd = self->fd, .ioas_id = self->ioas_id,
 			      .buf = self->victim };
