@@ -734,6 +734,53 @@ TEST_F(nested, dirty_tracking)
 }
 
 /*
+ * A 2 MiB page of hugetlb memory, mapped once the domain is on the IOMMU
+ * (so it may use large pages), is one second-stage leaf: a DMA write into
+ * it marks all of it dirty.
+ */
+TEST_F(nested, dirty_large_page)
+{
+	const uint64_t iova = 0x40000000ULL, len = 2ULL << 20;
+	uint64_t bits[len / PG / 64];
+	__u32 hwpt, id;
+	uint8_t *huge;
+	size_t i;
+
+	if (_metadata->skip || !dirty_or_refused(_metadata, self))
+		return;
+	huge = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	ASSERT_NE(MAP_FAILED, huge);
+	memset(huge, 0, len);
+
+	test_cmd_hwpt_alloc(self->dev_id, self->ioas_id,
+			    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &hwpt);
+	id = hwpt;
+	ASSERT_EQ(0, vfio_cdev_attach(self->dev, &id));
+	test_ioctl_ioas_map_fixed(huge, len, iova);
+	test_cmd_set_dirty_tracking(hwpt, true);
+
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, 0, iova + 3 * PG, BUF_SIZE));
+	memset(bits, 0, sizeof(bits));
+	test_cmd_get_dirty_bitmap(hwpt, iova, len, PG, bits,
+				  IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+	for (i = 0; i < ARRAY_SIZE(bits); i++)
+		ASSERT_EQ(UINT64_MAX, bits[i]);
+
+	/* Read and cleared: nothing the next time */
+	memset(bits, 0, sizeof(bits));
+	test_cmd_get_dirty_bitmap(hwpt, iova, len, PG, bits, 0);
+	ASSERT_EQ(UINT64_MAX, bits[0]);
+	memset(bits, 0, sizeof(bits));
+	test_cmd_get_dirty_bitmap(hwpt, iova, len, PG, bits, 0);
+	for (i = 0; i < ARRAY_SIZE(bits); i++)
+		ASSERT_EQ(0, bits[i]);
+
+	test_ioctl_ioas_unmap(iova, len);
+	munmap(huge, len);
+}
+
+/*
  * A nesting parent tracking dirty pages: DMA through a nested HWPT on it
  * marks the guest-physical pages it wrote, the first-stage table pages
  * included, whose entries the IOMMU marks accessed (and the leaf dirty).
