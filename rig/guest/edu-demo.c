@@ -65,16 +65,6 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static bool all_bytes(const uint8_t *buf, size_t len, uint8_t val)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != val)
-			return false;
-	return true;
-}
-
 /* "0000:03:00.0 0000:03:00.1" */
 static void group_members(int group, char *line, size_t size)
 {

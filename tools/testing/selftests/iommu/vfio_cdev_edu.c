@@ -207,24 +207,6 @@ static int _detach(int dev, __u32 argsz, __u32 flags)
 		EXPECT_EQ(_errno, errno);				\
 	})
 
-static void fill(uint8_t *buf, size_t len, uint8_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = seed + i * 7 + (i >> 8);
-}
-
-static bool all_bytes(const uint8_t *buf, size_t len, uint8_t val)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != val)
-			return false;
-	return true;
-}
-
 /*
  * A DMA write of the device's buffer to @iova is blocked: the IOMMU reports
  * it, and @buf, what @iova mapped before, keeps its 0x5a

@@ -209,24 +209,6 @@ static bool ready(struct __test_metadata *_metadata, int setup_err)
 	return true;
 }
 
-static void fill(uint8_t *buf, size_t len, uint8_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = seed + i * 7 + (i >> 8);
-}
-
-static bool all_bytes(const uint8_t *buf, size_t len, uint8_t val)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != val)
-			return false;
-	return true;
-}
-
 enum lands { IN_A, IN_B, BLOCKED };
 
 static const char *const lands_name[] = {

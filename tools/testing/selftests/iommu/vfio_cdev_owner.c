@@ -188,16 +188,6 @@ static void expect_serial_allowed(struct __test_metadata *_metadata,
 	ASSERT_TRUE(unbound(bdf));
 }
 
-static bool all_bytes(const uint8_t *buf, size_t len, uint8_t val)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != val)
-			return false;
-	return true;
-}
-
 /*
  * A buffer mapped at IOVA_SRC and IOVA_DST in a new IOAS of @iommufd, and
  * the edu behind the bound @dev brought up.

@@ -178,14 +178,6 @@ FIXTURE_TEARDOWN(mdev)
 	}
 }
 
-static void fill(uint8_t *buf, size_t len, uint8_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = seed + i * 13 + (i >> 9);
-}
-
 /*
  * The device bound through its cdev to a new iommufd; IOAS A and B map
  * their own source and destination buffers at the same IOVAs.

@@ -41,15 +41,6 @@ FIXTURE(type1) {
 	int kmsg;
 };
 
-static void fill(uint8_t *buf, size_t len, uint8_t seed)
-{
-	size_t i;
-
-	/* Different in every byte for different seeds, no short period */
-	for (i = 0; i < len; i++)
-		buf[i] = seed + i * 7 + (i >> 8);
-}
-
 static size_t count_equal(const uint8_t *a, const uint8_t *b, size_t len)
 {
 	size_t i, n = 0;
@@ -57,16 +48,6 @@ static size_t count_equal(const uint8_t *a, const uint8_t *b, size_t len)
 	for (i = 0; i < len; i++)
 		n += a[i] == b[i];
 	return n;
-}
-
-static bool all_bytes(const uint8_t *buf, size_t len, uint8_t val)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != val)
-			return false;
-	return true;
 }
 
 FIXTURE_SETUP(type1)

@@ -833,3 +833,21 @@ int vfio_cdev_detach(int dev)
 
 	return ioctl(dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach) ? -errno : 0;
 }
+
+void fill(uint8_t *buf, size_t len, uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = seed + i * 7 + (i >> 8);
+}
+
+bool all_bytes(const uint8_t *buf, size_t len, uint8_t val)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != val)
+			return false;
+	return true;
+}

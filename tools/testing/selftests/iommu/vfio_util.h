@@ -148,6 +148,13 @@ const char *pci_short_bdf(const char *bdf);
 bool dmar_fault_wait(int kmsg, const char *bdf, uint64_t iova,
 		     unsigned int timeout_ms, char *line, size_t size);
 
+/*
+ * Test data: @len bytes from @seed that do not repeat within 64 KiB, so a
+ * copy from the wrong page or offset differs; all_bytes(): every byte @val
+ */
+void fill(uint8_t *buf, size_t len, uint8_t seed);
+bool all_bytes(const uint8_t *buf, size_t len, uint8_t val);
+
 struct edu;
 
 /*

@@ -195,24 +195,6 @@ static uint64_t *s1_leaf(nested_fixture *self, int pml4, uint64_t iova)
 	return (uint64_t *)page(pml4 + 3) + ((iova >> 12) & 511);
 }
 
-static void fill(uint8_t *buf, size_t len, uint8_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = seed + i * 13 + (i >> 8);
-}
-
-static bool all_bytes(const uint8_t *buf, size_t len, uint8_t val)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != val)
-			return false;
-	return true;
-}
-
 /* S1_SRC -> device -> S1_DST; PG_SRC gets fresh data first */
 #define dma_round_trip(seed)						\
 	({								\
