@@ -2,16 +2,18 @@
 # make check: every test of the series, one line each, then a summary whose
 # last line is "N passed, N failed". Exit status 1 on any failure.
 #   bases (the series applies with zero fuzz to the pinned and the newest
-#   base, rig/bases.sh) -> config audit -> build (built-in, and the modules
-#   variant) -> static (checkpatch, W=1, sparse) -> KUnit -> VM tests in the
-#   four intel-iommu modes (nested: on the rig's QEMU build, built in the
-#   background from the start on what the steps leave idle, and its qtest) -> QEMU
+#   base, rig/bases.sh) -> config audit -> build (built-in, the modules
+#   variant, arm64) -> static (checkpatch, W=1, sparse) -> KUnit -> VM tests in
+#   the four intel-iommu modes (nested: on the rig's QEMU build, built in the
+#   background from the start on what the steps leave idle, and its qtest)
+#   and on arm64 with SMMUv3 (ARM_MODES, default smmuv3) -> QEMU
 #   10 as the iommufd client in the VM, in the four modes -> the modules
 #   variant loading, using, unloading and reloading our modules
 #   [CHECK_NEWEST=1: the series on the newest base too, rig/check-newest.sh]
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 MODES=${MODES:-legacy scalable flts nested}
+ARM_MODES=${ARM_MODES-smmuv3}
 mkdir -p "$LOGS"
 rm -f "$RESULTS"
 start=$(date +%s)
@@ -58,7 +60,7 @@ for t in "$RIG"/tests/*.sh; do
 done
 
 step "config audit"
-for v in guest debug modules; do
+for v in guest debug modules arm64; do
 	if "$RIG/config.sh" "$v" >"$LOGS/config-$v.log" 2>&1; then
 		result PASS "config/audit-$v"
 	else
@@ -87,6 +89,18 @@ else
 	tail -n 30 "$LOGS/build-modules.log"
 fi
 
+step "build (arm64)"
+built_arm64=0
+if [ -n "$ARM_MODES" ]; then
+	if "$RIG/build.sh" arm64 >"$LOGS/build-arm64.log" 2>&1; then
+		result PASS build/arm64
+		built_arm64=1
+	else
+		result FAIL build/arm64 "see build/logs/build-arm64.log"
+		tail -n 30 "$LOGS/build-arm64.log"
+	fi
+fi
+
 step "KUnit"
 if [ -x "$RIG/kunit.sh" ]; then
 	"$RIG/kunit.sh"
@@ -112,6 +126,14 @@ for m in $MODES; do
 		"$RIG/vm-tests.sh" "$m"
 	else
 		result FAIL "vm/$m/boot" "no kernel"
+	fi
+done
+
+for m in $ARM_MODES; do
+	if [ $built_arm64 = 1 ]; then
+		"$RIG/vm-tests.sh" "$m"
+	else
+		result FAIL "vm/$m/boot" "no arm64 kernel"
 	fi
 done
 

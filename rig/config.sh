@@ -1,7 +1,8 @@
 #!/bin/bash
 # Generate (when its inputs changed) and audit the kernel config for a
 # variant: build/obj/<variant>/.config from tinyconfig + fragments.
-#   rig/config.sh guest|debug|modules
+#   rig/config.sh guest|debug|modules|arm64
+# (arm64: for ARCH=arm64, cross-compiled; see rig/build.sh)
 # The audit fails when an option the fragments ask for (a later fragment
 # overriding an earlier one) did not survive olddefconfig (unknown symbol,
 # unmet dependency, wrong value).
@@ -12,18 +13,21 @@ case $variant in
 guest) frags=("$RIG/config/guest.config") ;;
 debug) frags=("$RIG/config/guest.config" "$RIG/config/debug.config") ;;
 modules) frags=("$RIG/config/guest.config" "$RIG/config/modules.config") ;;
+arm64) frags=("$RIG/config/guest.config" "$RIG/config/arm64.config") ;;
 *) die "unknown config variant $variant" ;;
 esac
 o=$OBJ/$variant
 mkdir -p "$o"
+# shellcheck disable=SC2046
+kmake=(make -s -C "$TREE" $(kbuild_arch "$variant"))
 
 stamp=$(cat "${frags[@]}" "$TREE/.git/rig-patches-stamp" 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ ! -f "$o/.config" ] || [ "$(cat "$o/.rig-config-stamp" 2>/dev/null)" != "$stamp" ]; then
 	tmp=$BUILD/.config-$variant
 	rm -rf "$tmp"; mkdir -p "$tmp"
-	make -s -C "$TREE" O="$tmp" tinyconfig >/dev/null
+	"${kmake[@]}" O="$tmp" tinyconfig >/dev/null
 	(cd "$tmp" && "$TREE/scripts/kconfig/merge_config.sh" -m -O "$tmp" "$tmp/.config" "${frags[@]}" >/dev/null)
-	make -s -C "$TREE" O="$tmp" olddefconfig >/dev/null
+	"${kmake[@]}" O="$tmp" olddefconfig >/dev/null
 	if ! cmp -s "$tmp/.config" "$o/.config"; then
 		cp "$tmp/.config" "$o/.config"
 	fi

@@ -12,10 +12,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 pkgs=(build-essential bc bison flex libelf-dev libssl-dev cpio busybox-static
       ccache dwarves sparse coccinelle python3 perl git xz-utils rsync kmod
       pciutils file gzip python3-ply python3-git
-      libglib2.0-dev libpixman-1-dev ninja-build pkg-config python3-venv)
+      libglib2.0-dev libpixman-1-dev ninja-build pkg-config python3-venv
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 # meson, pycotap: to build the nested-VT-d QEMU of VM mode nested
 # (rig/qemu-nested.sh): QEMU 10 needs meson >= 1.5 (bookworm has 1.0)
-backports_pkgs=(qemu-system-x86 meson python3-pycotap)
+# qemu-system-arm: the arm64 guest of VM mode smmuv3 (virt + SMMUv3); its
+# busybox is the arm64 package, downloaded (rig/busybox-arm64.sh), for which
+# dpkg gets arm64 as a foreign architecture
+backports_pkgs=(qemu-system-x86 qemu-system-arm meson python3-pycotap)
 qemu_min=10.0
 meson_min=1.5
 
@@ -29,13 +33,15 @@ missing() {
 		grep -qx "$BASE_PINNED"; then
 		echo "linux-source-${BASE_SERIES}=${BASE_PINNED}"
 	fi
-	if command -v qemu-system-x86_64 >/dev/null; then
-		local v
-		v=$(qemu-system-x86_64 --version | sed -n 's/^QEMU emulator version \([0-9.]*\).*/\1/p')
+	local q v
+	for q in x86:x86_64 arm:aarch64; do
+		command -v "qemu-system-${q#*:}" >/dev/null || continue
+		v=$("qemu-system-${q#*:}" --version | sed -n 's/^QEMU emulator version \([0-9.]*\).*/\1/p')
 		if ! dpkg --compare-versions "$v" ge "$qemu_min"; then
-			echo "qemu-system-x86>=$qemu_min"
+			echo "qemu-system-${q%%:*}>=$qemu_min"
 		fi
-	fi
+	done
+	dpkg --print-foreign-architectures | grep -qx arm64 || echo "dpkg-architecture:arm64"
 	local m
 	m=$(dpkg-query -W -f='${Version}' meson 2>/dev/null || true)
 	if [ -n "$m" ] && ! dpkg --compare-versions "$m" ge "$meson_min"; then
@@ -67,6 +73,7 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 fi
+dpkg --print-foreign-architectures | grep -qx arm64 || $sudo dpkg --add-architecture arm64
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends --allow-downgrades "${pkgs[@]}" \
 	"linux-source-${BASE_SERIES}=${BASE_PINNED}"

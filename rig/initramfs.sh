@@ -1,5 +1,8 @@
 #!/bin/bash
 # Build the guest initramfs: build/initramfs.cpio.gz
+# (GUEST_ARCH=arm64: build/initramfs-arm64.cpio.gz for the arm64 guest, its
+# programs cross-built with aarch64-linux-gnu-gcc, its busybox-static the
+# arm64 package of Debian's archive: rig/busybox-arm64.sh)
 #   /init               rig/guest/init
 #   /bin, /sbin, /usr   busybox-static and its applet links
 #   /rig/run-tests      rig/guest/run-tests, /rig/demo rig/guest/demo,
@@ -15,16 +18,30 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-out=$BUILD/initramfs.cpio.gz
-stage=$BUILD/initramfs
-hdr=$BUILD/hdr
-bin=$BUILD/guest-bin
 st=tools/testing/selftests/iommu
-busybox=${BUSYBOX:-/bin/busybox}
+case ${GUEST_ARCH:=x86_64} in
+x86_64)
+	sfx=
+	karch=x86
+	cross=
+	busybox=${BUSYBOX:-/bin/busybox}
+	;;
+arm64)
+	sfx=-arm64
+	karch=arm64
+	cross=aarch64-linux-gnu-
+	busybox=$("$RIG/busybox-arm64.sh") || die "no arm64 busybox"
+	;;
+*) die "GUEST_ARCH=$GUEST_ARCH: x86_64 or arm64" ;;
+esac
+out=$BUILD/initramfs$sfx.cpio.gz
+stage=$BUILD/initramfs$sfx
+hdr=$BUILD/hdr$sfx
+bin=$BUILD/guest-bin$sfx
 
 [ -d "$TREE/.git" ] || die "no kernel tree (make prepare)"
 mkdir -p "$BUILD"
-exec 9>"$BUILD/.initramfs.lock"
+exec 9>"$BUILD/.initramfs$sfx.lock"
 flock 9
 [ -x "$busybox" ] || die "$busybox missing (busybox-static)"
 # Link new files into the tree when the selftest directory has one the tree
@@ -39,18 +56,19 @@ done
 
 # uapi headers of the tree, out of tree (build/obj/hdr holds the objects)
 if [ ! -f "$hdr/.stamp" ] ||
-   [ -n "$(find -L "$TREE/include/uapi" "$TREE/arch/x86/include/uapi" \
+   [ -n "$(find -L "$TREE/include/uapi" "$TREE/arch/$karch/include/uapi" \
 	   -newer "$hdr/.stamp" -print -quit)" ]; then
 	note "installing uapi headers into ${hdr#"$REPO"/}"
 	rm -rf "$hdr" "$bin"
-	make -s -C "$TREE" O="$OBJ/hdr" headers_install INSTALL_HDR_PATH="$hdr" >/dev/null
+	make -s -C "$TREE" ARCH=$karch O="$OBJ/hdr$sfx" headers_install \
+		INSTALL_HDR_PATH="$hdr" >/dev/null
 	touch "$hdr/.stamp"
 fi
 
 # kselftests, with the selftest Makefile (lib.mk), static
 mkdir -p "$bin"
 make -s -C "$TREE/$st" OUTPUT="$bin" KHDR_INCLUDES="-isystem $hdr/include" \
-	USERCFLAGS=-Werror USERLDFLAGS=-static all >/dev/null
+	CROSS_COMPILE=$cross USERCFLAGS=-Werror USERLDFLAGS=-static all >/dev/null
 progs=$(make -s -C "$TREE/$st" OUTPUT="$bin" emit_tests | sed 's/^.*://; s/.*\///')
 
 # the demo's DMA program, on the selftests' edu driver
@@ -58,7 +76,7 @@ demo_src=("$RIG/guest/edu-demo.c" "$TREE/$st/edu.c" "$TREE/$st/vfio_util.c")
 if [ ! -x "$bin/edu-demo" ] ||
    [ -n "$(find -L "${demo_src[@]}" "$TREE/$st/edu.h" "$TREE/$st/vfio_util.h" \
 	   -newer "$bin/edu-demo" -print -quit)" ]; then
-	gcc -static -O2 -Wall -Werror -isystem "$hdr/include" -I"$TREE/$st" \
+	"${cross}gcc" -static -O2 -Wall -Werror -isystem "$hdr/include" -I"$TREE/$st" \
 		"${demo_src[@]}" -o "$bin/edu-demo"
 fi
 
@@ -94,11 +112,13 @@ harness_cases() {
 }
 
 # Stage: busybox part kept across runs, /rig remade every time.
+# (--list-full of an arm64 busybox: the applets of the host's, the same
+# Debian version)
 if [ ! -f "$stage/.busybox" ] || [ "$busybox" -nt "$stage/.busybox" ]; then
 	rm -rf "$stage"
 	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,root,etc}
 	cp "$busybox" "$stage/bin/busybox"
-	(cd "$stage" && "$busybox" --list-full | grep -vx 'bin/busybox' |
+	(cd "$stage" && /bin/busybox --list-full | grep -vx 'bin/busybox' |
 		python3 -c '
 import os, sys
 for p in sys.stdin.read().split():

@@ -58,6 +58,21 @@ patches_stamp() {
 
 tgit() { git -C "$TREE" "$@"; }
 
+# Kernel build variants: arm64 is cross-built (Debian's gcc-aarch64-linux-gnu),
+# every other one is x86_64. kbuild_arch <variant> prints the make variables,
+# kernel_image <variant> the path of the bootable image it builds.
+kbuild_arch() {
+	case $1 in
+	arm64) echo ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- ;;
+	esac
+}
+kernel_image() {
+	case $1 in
+	arm64) echo "$OBJ/$1/arch/arm64/boot/Image" ;;
+	*) echo "$OBJ/$1/arch/x86/boot/bzImage" ;;
+	esac
+}
+
 # The base as a git repo: the subject of its one commit, and
 # make_base_repo <dir>, which makes <dir> that repo afresh (tarball unpacked,
 # committed with the series' identity, tagged base).

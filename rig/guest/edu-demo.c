@@ -69,13 +69,18 @@ static double now(void)
 static void group_members(int group, char *line, size_t size)
 {
 	char members[IOMMU_GROUP_MAX_DEVS][PCI_BDF_SIZE];
-	int i, n;
+	size_t len = 0;
+	int i, n, w;
 
 	line[0] = '\0';
 	n = iommu_group_devices(group, members, IOMMU_GROUP_MAX_DEVS);
-	for (i = 0; i < n; i++)
-		snprintf(line + strlen(line), size - strlen(line), "%s%s",
-			 i ? " " : "", members[i]);
+	for (i = 0; i < n && len < size; i++) {
+		w = snprintf(line + len, size - len, "%s%s", i ? " " : "",
+			     members[i]);
+		if (w < 0)
+			break;
+		len += w;
+	}
 }
 
 static long vm_pin_kb(void)

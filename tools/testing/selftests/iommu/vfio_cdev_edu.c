@@ -487,6 +487,111 @@ TEST_F_TIMEOUT(cdev, map_vs_detach, 1200)
 	test_ioctl_destroy(hwpt_id);
 }
 
+/* replace_never_bypasses: replaces between two HWPTs until told to stop */
+struct replace_loop {
+	int dev;
+	__u32 hwpt[2];
+	bool stop;		/* __atomic: set by the test, read by the loop */
+	unsigned long rounds;
+	int err;		/* errno of the first failure */
+};
+
+static void *replace_loop(void *arg)
+{
+	struct replace_loop *r = arg;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		__u32 pt = r->hwpt[r->rounds & 1];
+
+		if (_attach(r->dev, sizeof(struct vfio_device_attach_iommufd_pt),
+			    0, &pt)) {
+			r->err = errno;
+			break;
+		}
+		r->rounds++;
+	}
+	return NULL;
+}
+
+/* The physical address of the page at @p, 0 when unknown (needs root) */
+static uint64_t phys_of(const void *p)
+{
+	uint64_t ent = 0;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent),
+		  (uintptr_t)p / PAGE_SIZE * sizeof(ent)) != sizeof(ent))
+		ent = 0;
+	close(fd);
+	if (!(ent >> 63))
+		return 0;
+	return (ent & ((1ULL << 55) - 1)) * PAGE_SIZE;
+}
+
+/*
+ * A replace moves the device from one HWPT to the other without a moment
+ * of bypass: DMA writes to an IOVA that is the physical address of a page
+ * no HWPT maps, while another thread replaces back and forth, land in the
+ * page both HWPTs map there or are blocked, never in that page (where an
+ * untranslated write would go). SMMUv3 booted with disable_bypass=0, as
+ * the rig's smmuv3 mode does, would bypass between its domains otherwise.
+ */
+#define REPLACE_DMAS	60
+TEST_F_TIMEOUT(cdev, replace_never_bypasses, 600)
+{
+	struct replace_loop r = { .dev = self->dev };
+	uint64_t iova;
+	pthread_t thread;
+	__u32 ioas2;
+	int i;
+
+	if (_metadata->skip)
+		return;
+	memset(self->victim, 0x5a, BUF_SIZE);
+	iova = phys_of(self->victim);
+	if (!iova)
+		SKIP(return, "no physical address from /proc/self/pagemap");
+	ASSERT_TRUE(iova >= IOVA_SRC + BUF_SIZE || iova + BUF_SIZE <= IOVA_SRC);
+
+	test_ioctl_ioas_map_fixed(self->src, BUF_SIZE, IOVA_SRC);
+	test_ioctl_ioas_map_fixed(self->dst, BUF_SIZE, iova);
+	test_ioctl_ioas_alloc(&ioas2);
+	test_ioctl_ioas_map_fixed_id(ioas2, self->src, BUF_SIZE, IOVA_SRC);
+	test_ioctl_ioas_map_fixed_id(ioas2, self->dst, BUF_SIZE, iova);
+	bind_and_init();
+	test_cmd_hwpt_alloc(self->dev_id, self->ioas_id, 0, &r.hwpt[0]);
+	test_cmd_hwpt_alloc(self->dev_id, ioas2, 0, &r.hwpt[1]);
+	test_cmd_attach(self->dev, r.hwpt[1], &r.hwpt[1]);
+
+	/* Both HWPTs send the write to dst */
+	memset(self->dst, 0, BUF_SIZE);
+	dma_round_trip(iova, 0x21);
+	ASSERT_EQ(0, memcmp(self->src, self->dst, BUF_SIZE));
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, replace_loop, &r));
+	for (i = 0; i < REPLACE_DMAS && !r.err; i++)
+		ASSERT_EQ(0, edu_dma_to_ram(&self->edu, 0, iova, BUF_SIZE));
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELAXED);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(0, r.err);
+	ksft_print_msg("%d DMA writes during %lu replaces\n", i, r.rounds);
+	ASSERT_LT(REPLACE_DMAS, r.rounds);
+	ASSERT_TRUE(all_bytes(self->victim, BUF_SIZE, 0x5a));
+
+	/* Still translated afterwards */
+	memset(self->dst, 0, BUF_SIZE);
+	dma_round_trip(iova, 0x42);
+	ASSERT_EQ(0, memcmp(self->src, self->dst, BUF_SIZE));
+	ASSERT_TRUE(all_bytes(self->victim, BUF_SIZE, 0x5a));
+	test_cmd_detach(self->dev);
+	test_ioctl_destroy(r.hwpt[0]);
+	test_ioctl_destroy(r.hwpt[1]);
+	test_ioctl_destroy(ioas2);
+}
+
 #define VTD_TRANSLATION_DEBUGFS \
 	"/sys/kernel/debug/iommu/intel/domain_translation_struct"
 

@@ -18,12 +18,12 @@
  *  - the VFIO group and the device cdev exclude each other (EBUSY);
  *  - the claim and an attach really move the group: DMA lands.
  *
- * The DMA-API driver is the 8250 PCI driver ("serial"), bound for real
- * with serial_bind() (vfio_util.h).
+ * The DMA-API driver is DMA_API_DRIVER (8250_pci's "serial"), bound for real
+ * with dma_api_bind() (vfio_util.h).
  *
  * Needs two edu functions in one IOMMU group, an edu in one group with its
  * port (see vfio_util.h for the overrides), iommufd, vfio-pci with
- * CONFIG_VFIO_DEVICE_CDEV and the serial driver. The edu functions are left
+ * CONFIG_VFIO_DEVICE_CDEV and the DMA-API driver. The edu functions are left
  * unbound and without driver_override, whatever happens in a test.
  */
 #include "../kselftest_harness.h"
@@ -171,20 +171,20 @@ static bool cdev_bound(int dev)
  * The group of @bdf is user-owned: the DMA-API driver is refused. @bdf must
  * be unbound: a bound device refuses another driver with EBUSY as well.
  */
-static void expect_serial_refused(struct __test_metadata *_metadata,
-				  const char *bdf)
+static void expect_dma_api_refused(struct __test_metadata *_metadata,
+				   const char *bdf)
 {
 	ASSERT_TRUE(unbound(bdf));
-	ASSERT_EQ(-EBUSY, serial_bind(bdf));
+	ASSERT_EQ(-EBUSY, dma_api_bind(bdf));
 	ASSERT_TRUE(unbound(bdf));
 }
 
-/* Nobody owns the group of @bdf: serial binds to it, and is unbound again */
-static void expect_serial_allowed(struct __test_metadata *_metadata,
-				  const char *bdf)
+/* Nobody owns the group of @bdf: the driver binds, and is unbound again */
+static void expect_dma_api_allowed(struct __test_metadata *_metadata,
+				   const char *bdf)
 {
 	ASSERT_TRUE(unbound(bdf));
-	ASSERT_EQ(0, serial_bind_unbind(bdf));
+	ASSERT_EQ(0, dma_api_bind_unbind(bdf));
 	ASSERT_TRUE(unbound(bdf));
 }
 
@@ -256,8 +256,8 @@ FIXTURE_SETUP(multi_function)
 		SKIP(return, "no /dev/iommu");
 	if (edu_find_multi(self->fn0, self->fn1))
 		SKIP(return, "no IOMMU group with two edu functions");
-	if (!driver_exists("vfio-pci") || !driver_exists("serial"))
-		SKIP(return, "needs the vfio-pci and serial (8250_pci) drivers");
+	if (!driver_exists("vfio-pci") || !driver_exists(DMA_API_DRIVER))
+		SKIP(return, "needs the vfio-pci and %s drivers", DMA_API_DRIVER);
 
 	self->restore = true;
 	ret = pci_release(self->fn1);
@@ -281,7 +281,7 @@ FIXTURE_TEARDOWN(multi_function)
 	if (self->restore) {
 		pci_release(self->fn1);
 		pci_release(self->fn0);
-		serial_remove_ids();
+		dma_api_remove_ids();
 	}
 }
 
@@ -306,7 +306,7 @@ TEST_F(multi_function, claim_refuses_kernel_driver)
 	ASSERT_EQ(0, vfio_cdev_bind(dev, ictx, &dev_id));
 	ASSERT_NE(0, dev_id);
 
-	expect_serial_refused(_metadata, self->fn1);
+	expect_dma_api_refused(_metadata, self->fn1);
 
 	if (driver_exists("pci-stub")) {
 		ASSERT_EQ(0, pci_bind(self->fn1, "pci-stub"));
@@ -325,12 +325,12 @@ TEST_F(multi_function, claim_refuses_kernel_driver)
 
 	/* None of that released the claim of fn0 */
 	ASSERT_EQ(0, pci_unbind(self->fn1));
-	expect_serial_refused(_metadata, self->fn1);
+	expect_dma_api_refused(_metadata, self->fn1);
 }
 
 /*
  * With a DMA-API driver bound to fn1, binding fn0 fails and claims
- * nothing: serial binds again, and once it is gone the same file binds.
+ * nothing: the DMA-API driver binds again, and once it is gone the same file binds.
  */
 TEST_F(multi_function, kernel_driver_blocks_claim)
 {
@@ -339,8 +339,8 @@ TEST_F(multi_function, kernel_driver_blocks_claim)
 
 	if (!ready(_metadata, self->setup_err))
 		return;
-	ASSERT_EQ(0, serial_bind(self->fn1));
-	ASSERT_TRUE(pci_has_driver(self->fn1, "serial"));
+	ASSERT_EQ(0, dma_api_bind(self->fn1));
+	ASSERT_TRUE(pci_has_driver(self->fn1, DMA_API_DRIVER));
 
 	ictx = open_iommufd(h);
 	ASSERT_LE(0, ictx);
@@ -348,16 +348,16 @@ TEST_F(multi_function, kernel_driver_blocks_claim)
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(-EBUSY, vfio_cdev_bind(dev, ictx, NULL));
 	ASSERT_FALSE(cdev_bound(dev));
-	ASSERT_TRUE(pci_has_driver(self->fn1, "serial"));
+	ASSERT_TRUE(pci_has_driver(self->fn1, DMA_API_DRIVER));
 
 	ASSERT_EQ(0, pci_unbind(self->fn1));
-	ASSERT_EQ(0, serial_bind(self->fn1));
-	ASSERT_TRUE(pci_has_driver(self->fn1, "serial"));
+	ASSERT_EQ(0, dma_api_bind(self->fn1));
+	ASSERT_TRUE(pci_has_driver(self->fn1, DMA_API_DRIVER));
 	ASSERT_EQ(0, pci_unbind(self->fn1));
 
 	ASSERT_EQ(0, vfio_cdev_bind(dev, ictx, NULL));
 	ASSERT_TRUE(cdev_bound(dev));
-	expect_serial_refused(_metadata, self->fn1);
+	expect_dma_api_refused(_metadata, self->fn1);
 }
 
 /*
@@ -396,10 +396,10 @@ TEST_F(multi_function, same_iommufd_counts_claims)
 	/* fn1 still claims the group once fn0 is closed and unbound */
 	ASSERT_EQ(0, held_close(h, dev0));
 	ASSERT_EQ(0, pci_unbind(self->fn0));
-	expect_serial_refused(_metadata, self->fn0);
+	expect_dma_api_refused(_metadata, self->fn0);
 
 	ASSERT_EQ(0, held_close(h, dev1));
-	expect_serial_allowed(_metadata, self->fn0);
+	expect_dma_api_allowed(_metadata, self->fn0);
 }
 
 /* A second context cannot claim a device of a group the first one owns. */
@@ -450,7 +450,7 @@ TEST_F(multi_function, cdev_excludes_group)
 
 	ASSERT_EQ(-EBUSY, held_keep(h, vfio_group_open(self->group_id)));
 	/* The failed open left the claim alone */
-	expect_serial_refused(_metadata, self->fn1);
+	expect_dma_api_refused(_metadata, self->fn1);
 
 	ASSERT_EQ(0, held_close(h, dev));
 	group = held_keep(h, vfio_group_open(self->group_id));
@@ -516,17 +516,17 @@ TEST_F(multi_function, release_on_device_close)
 	ASSERT_EQ(0, ioas_alloc(ictx, &ioas));
 	hwpt = ioas;
 	ASSERT_EQ(0, vfio_cdev_attach(dev, &hwpt));
-	expect_serial_refused(_metadata, self->fn1);
+	expect_dma_api_refused(_metadata, self->fn1);
 
 	/* The context stays open; it holds no claim without a device */
 	ASSERT_EQ(0, held_close(h, dev));
-	expect_serial_allowed(_metadata, self->fn1);
+	expect_dma_api_allowed(_metadata, self->fn1);
 
 	/* And claims again with a new bind */
 	dev = open_cdev(h, self->fn0);
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(0, vfio_cdev_bind(dev, ictx, NULL));
-	expect_serial_refused(_metadata, self->fn1);
+	expect_dma_api_refused(_metadata, self->fn1);
 }
 
 /* The bound device keeps its context, and the claim, after the fd closes. */
@@ -545,10 +545,10 @@ TEST_F(multi_function, claim_outlives_iommufd)
 
 	ASSERT_EQ(0, held_close(h, ictx));
 	ASSERT_TRUE(cdev_bound(dev));
-	expect_serial_refused(_metadata, self->fn1);
+	expect_dma_api_refused(_metadata, self->fn1);
 
 	ASSERT_EQ(0, held_close(h, dev));
-	expect_serial_allowed(_metadata, self->fn1);
+	expect_dma_api_allowed(_metadata, self->fn1);
 }
 
 /*

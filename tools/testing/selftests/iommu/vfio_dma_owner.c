@@ -10,8 +10,8 @@
  *
  * Needs two edu functions sharing an IOMMU group, and an edu sharing its
  * group with the PCIe port above it (see vfio_util.h for the overrides).
- * The DMA-API driver tried is the 8250 PCI driver ("serial"), made to bind
- * to an edu with serial_bind() (vfio_util.h): where it is allowed, it
+ * The DMA-API driver tried is DMA_API_DRIVER (8250_pci's "serial"), made to bind
+ * to an edu with dma_api_bind() (vfio_util.h): where it is allowed, it
  * binds (and is unbound again); where it is not, the bind fails with
  * EBUSY.
  */
@@ -119,8 +119,8 @@ FIXTURE_SETUP(multi_function)
 		SKIP(return, "no /dev/vfio/vfio");
 	if (edu_find_multi(self->fn0, self->fn1))
 		SKIP(return, "no IOMMU group with two edu functions");
-	if (!driver_exists("serial") || !driver_exists("pci-stub"))
-		SKIP(return, "needs the serial (8250_pci) and pci-stub drivers");
+	if (!driver_exists(DMA_API_DRIVER) || !driver_exists("pci-stub"))
+		SKIP(return, "needs the %s and pci-stub drivers", DMA_API_DRIVER);
 
 	self->bound = true;
 	ASSERT_EQ(0, pci_release(self->fn1));
@@ -141,16 +141,16 @@ FIXTURE_TEARDOWN(multi_function)
 	if (self->bound) {
 		pci_release(self->fn1);
 		pci_release(self->fn0);
-		serial_remove_ids();
+		dma_api_remove_ids();
 	}
 }
 
-/* Nobody owns the group of @bdf: serial binds to it, and is unbound again */
-static void expect_serial_allowed(struct __test_metadata *_metadata,
-				  const char *bdf)
+/* Nobody owns the group of @bdf: the driver binds, and is unbound again */
+static void expect_dma_api_allowed(struct __test_metadata *_metadata,
+				   const char *bdf)
 {
 	ASSERT_TRUE(unbound(bdf));
-	ASSERT_EQ(0, serial_bind_unbind(bdf));
+	ASSERT_EQ(0, dma_api_bind_unbind(bdf));
 	ASSERT_TRUE(unbound(bdf));
 }
 
@@ -179,15 +179,16 @@ TEST_F(multi_function, kernel_driver_refused_while_owned)
 	if (_metadata->skip)
 		return;
 
-	expect_serial_allowed(_metadata, self->fn1);
+	expect_dma_api_allowed(_metadata, self->fn1);
 
 	own_group(_metadata, self->group_id, &self->group, &self->container);
 	ASSERT_TRUE(pci_has_driver(self->fn0, "vfio-pci"));
 
 	/* Only what happens from here on */
 	ASSERT_LE(0, lseek(self->kmsg, 0, SEEK_END));
-	ret = serial_bind(self->fn1);
-	TH_LOG("owned: bind %s to serial: %s", self->fn1, strerror(-ret));
+	ret = dma_api_bind(self->fn1);
+	TH_LOG("owned: bind %s to %s: %s", self->fn1, DMA_API_DRIVER,
+	       strerror(-ret));
 	ASSERT_EQ(-EBUSY, ret);
 	ASSERT_TRUE(unbound(self->fn1));
 	/* The driver never got to probe: nothing logged about the device */
@@ -196,7 +197,7 @@ TEST_F(multi_function, kernel_driver_refused_while_owned)
 	ASSERT_TRUE(vfio_group_flags(self->group) & VFIO_GROUP_FLAGS_VIABLE);
 
 	disown_group(&self->group, &self->container);
-	expect_serial_allowed(_metadata, self->fn1);
+	expect_dma_api_allowed(_metadata, self->fn1);
 }
 
 /* An open group fd alone does not make the group user-owned (6.1 VFIO). */
@@ -207,7 +208,7 @@ TEST_F(multi_function, group_fd_alone_not_owned)
 
 	self->group = vfio_group_open(self->group_id);
 	ASSERT_LE(0, self->group);
-	expect_serial_allowed(_metadata, self->fn1);
+	expect_dma_api_allowed(_metadata, self->fn1);
 }
 
 /* Releasing the ownership with VFIO_GROUP_UNSET_CONTAINER */
@@ -217,12 +218,12 @@ TEST_F(multi_function, unset_container_releases)
 		return;
 
 	own_group(_metadata, self->group_id, &self->group, &self->container);
-	ASSERT_EQ(-EBUSY, serial_bind(self->fn1));
+	ASSERT_EQ(-EBUSY, dma_api_bind(self->fn1));
 	ASSERT_EQ(0, vfio_group_unset_container(self->group));
-	expect_serial_allowed(_metadata, self->fn1);
+	expect_dma_api_allowed(_metadata, self->fn1);
 	/* And claimable again */
 	ASSERT_EQ(0, vfio_group_set_container(self->group, self->container));
-	ASSERT_EQ(-EBUSY, serial_bind(self->fn1));
+	ASSERT_EQ(-EBUSY, dma_api_bind(self->fn1));
 	ASSERT_TRUE(unbound(self->fn1));
 }
 
@@ -238,7 +239,7 @@ TEST_F(multi_function, pci_stub_allowed_while_owned)
 	ASSERT_TRUE(vfio_group_flags(self->group) & VFIO_GROUP_FLAGS_VIABLE);
 
 	ASSERT_EQ(0, pci_unbind(self->fn1));
-	ASSERT_EQ(-EBUSY, serial_bind(self->fn1));
+	ASSERT_EQ(-EBUSY, dma_api_bind(self->fn1));
 	ASSERT_TRUE(unbound(self->fn1));
 }
 

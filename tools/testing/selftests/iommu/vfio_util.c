@@ -195,15 +195,15 @@ int pci_parent(const char *bdf, char *parent)
 	return 0;
 }
 
-#define SERIAL_DRIVER	PCI_DRIVERS "/serial"
+#define DMA_API_DRIVER_DIR	PCI_DRIVERS "/" DMA_API_DRIVER
 /* 8250_pci's pbn_b0_1_115200: one UART at the start of BAR 0 */
 #define SERIAL_BOARD	1
 /* A driver_override no driver answers to */
 #define NO_DRIVER	"selftests-iommu-none"
-/* Most edu devices kept from serial during one serial_bind() */
+/* Most edu devices kept from the driver during one dma_api_bind() */
 #define MAX_GUARDED	32
 
-struct serial_guarded {
+struct dma_api_guarded {
 	char bdf[PCI_BDF_SIZE];
 	char override[64];
 };
@@ -214,7 +214,7 @@ static bool override_unset(const char *override)
 	return !override[0] || !strcmp(override, "(null)");
 }
 
-static void serial_unguard(struct serial_guarded *g, int n)
+static void dma_api_unguard(struct dma_api_guarded *g, int n)
 {
 	while (n--)
 		pci_set_override(g[n].bdf, override_unset(g[n].override) ?
@@ -223,11 +223,11 @@ static void serial_unguard(struct serial_guarded *g, int n)
 
 /*
  * A new dynamic id binds its driver to every unbound device it matches.
- * Keep serial off the other edu devices meanwhile: each unbound one it could
- * take (no driver_override, or "serial") gets an override of no driver.
+ * Keep the driver off the other edu devices meanwhile: each unbound one it
+ * could take (no driver_override, or its own) gets an override of no driver.
  * Returns the number of devices guarded or a negative errno (and then none).
  */
-static int serial_guard(struct serial_guarded *g, int max)
+static int dma_api_guard(struct dma_api_guarded *g, int max)
 {
 	char override[64], driver[64];
 	struct dirent *d;
@@ -250,7 +250,7 @@ static int serial_guard(struct serial_guarded *g, int max)
 				    sizeof(override));
 		if (ret)
 			break;
-		if (!override_unset(override) && strcmp(override, "serial"))
+		if (!override_unset(override) && strcmp(override, DMA_API_DRIVER))
 			continue;
 		if (n == max) {
 			ret = -E2BIG;
@@ -265,57 +265,57 @@ static int serial_guard(struct serial_guarded *g, int max)
 	}
 	closedir(dir);
 	if (ret) {
-		serial_unguard(g, n);
+		dma_api_unguard(g, n);
 		return ret;
 	}
 	return n;
 }
 
-void serial_remove_ids(void)
+void dma_api_remove_ids(void)
 {
 	char id[32];
 	int i;
 
 	snprintf(id, sizeof(id), "%04x %04x", EDU_VENDOR_ID, EDU_DEVICE_ID);
 	for (i = 0; i < MAX_GUARDED; i++)
-		if (sysfs_write(SERIAL_DRIVER "/remove_id", id))
+		if (sysfs_write(DMA_API_DRIVER_DIR "/remove_id", id))
 			break;
 }
 
 /*
  * With the dynamic id serial's probe takes the edu (a device of the fixed
- * board needs no serial class); without it, it gets as far as declining
+ * board needs no serial class); without it, serial gets as far as declining
  * the device.
  */
-int serial_bind(const char *bdf)
+int dma_api_bind(const char *bdf)
 {
-	struct serial_guarded g[MAX_GUARDED];
+	struct dma_api_guarded g[MAX_GUARDED];
 	char id[64];
 	int n, ret;
 
-	n = serial_guard(g, MAX_GUARDED);
+	n = dma_api_guard(g, MAX_GUARDED);
 	if (n < 0)
 		return n;
 	snprintf(id, sizeof(id), "%04x %04x ffffffff ffffffff 0 0 %x",
 		 EDU_VENDOR_ID, EDU_DEVICE_ID, SERIAL_BOARD);
-	ret = sysfs_write(SERIAL_DRIVER "/new_id", id);
-	serial_unguard(g, n);
+	ret = sysfs_write(DMA_API_DRIVER_DIR "/new_id", id);
+	dma_api_unguard(g, n);
 	if (ret)
-		fprintf(stderr, "# serial: new_id \"%s\": %s\n", id,
+		fprintf(stderr, "# " DMA_API_DRIVER ": new_id \"%s\": %s\n", id,
 			strerror(-ret));
-	ret = pci_bind(bdf, "serial");
-	serial_remove_ids();
+	ret = pci_bind(bdf, DMA_API_DRIVER);
+	dma_api_remove_ids();
 	return ret;
 }
 
-int serial_bind_unbind(const char *bdf)
+int dma_api_bind_unbind(const char *bdf)
 {
-	int ret = serial_bind(bdf);
+	int ret = dma_api_bind(bdf);
 
-	if (!ret && !pci_has_driver(bdf, "serial"))
+	if (!ret && !pci_has_driver(bdf, DMA_API_DRIVER))
 		ret = -ENXIO;
 	if (ret)
-		fprintf(stderr, "# serial did not bind to %s: %s\n", bdf,
+		fprintf(stderr, "# " DMA_API_DRIVER " did not bind to %s: %s\n", bdf,
 			strerror(-ret));
 	return ret ?: pci_unbind(bdf);
 }
@@ -694,39 +694,50 @@ static bool kmsg_match(const char *text, const char *const *needles)
 	return true;
 }
 
-bool kmsg_wait(int fd, const char *const *needles, unsigned int timeout_ms,
-	       char *line, size_t size)
+/* The text of the next record before @deadline, into @rec; NULL: none */
+static char *kmsg_next(int fd, uint64_t deadline, char *rec, size_t size)
 {
-	uint64_t deadline = kmsg_now_ms() + timeout_ms;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char rec[8192], *text;
+	char *text;
 	ssize_t len;
 
 	for (;;) {
-		len = read(fd, rec, sizeof(rec) - 1);
+		len = read(fd, rec, size - 1);
 		if (len < 0 && errno == EPIPE)
 			continue;	/* records were overwritten */
 		if (len < 0 && errno == EAGAIN) {
 			uint64_t now = kmsg_now_ms();
 
 			if (now >= deadline)
-				return false;
+				return NULL;
 			poll(&pfd, 1, deadline - now);
 			continue;
 		}
 		if (len <= 0)
-			return false;
+			return NULL;
 		rec[len] = '\0';
 		/* "prio,seq,usec,flags;text\n" then " KEY=value" lines */
 		text = strchr(rec, ';');
 		text = text ? text + 1 : rec;
 		text[strcspn(text, "\n")] = '\0';
+		return text;
+	}
+}
+
+bool kmsg_wait(int fd, const char *const *needles, unsigned int timeout_ms,
+	       char *line, size_t size)
+{
+	uint64_t deadline = kmsg_now_ms() + timeout_ms;
+	char rec[8192], *text;
+
+	while ((text = kmsg_next(fd, deadline, rec, sizeof(rec)))) {
 		if (kmsg_match(text, needles)) {
 			if (line)
 				snprintf(line, size, "%s", text);
 			return true;
 		}
 	}
+	return false;
 }
 
 const char *pci_short_bdf(const char *bdf)
@@ -754,12 +765,88 @@ bool dmar_fault_wait(int kmsg, const char *bdf, uint64_t iova,
 	return kmsg_wait(kmsg, needles, timeout_ms, line, size);
 }
 
+/*
+ * SMMUv3's report: arm_smmu_evtq_thread() logs "event 0xNN received:", then
+ * the event's four dwords, "\t0x%016llx" a record each (records of the
+ * SMMU's device, "<name>.smmuv3: ..." on virt): the StreamID (the
+ * PCI requester ID on QEMU's virt) in bits 63:32 of the first, the input
+ * address of a translation, address size, access or permission fault in
+ * the third.
+ */
+static bool smmu_fault_wait(int kmsg, const char *bdf, uint64_t iova,
+			    unsigned int timeout_ms, char *line, size_t size)
+{
+	uint64_t deadline = kmsg_now_ms() + timeout_ms;
+	unsigned int dom, bus, dev, fn, id = 0;
+	unsigned long long evt[4];
+	char rec[8192], *text, *p;
+	int n = -1;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+		return false;
+	while ((text = kmsg_next(kmsg, deadline, rec, sizeof(rec)))) {
+		if (!strstr(text, "smmu"))
+			continue;
+		if (strstr(text, "event 0x") && strstr(text, " received:")) {
+			id = strtoul(strstr(text, "event 0x") + 6, NULL, 16);
+			n = 0;
+			continue;
+		}
+		/* "<dev>: \x090x...": /dev/kmsg escapes the tab */
+		p = strstr(text, ": ");
+		p = p ? strstr(p, "0x") : NULL;
+		if (n < 0 || !p || sscanf(p, "0x%llx", &evt[n]) != 1) {
+			n = -1;
+			continue;
+		}
+		if (++n < 4)
+			continue;
+		n = -1;
+		if (id >= 0x10 && id <= 0x13 && evt[2] == iova &&
+		    evt[0] >> 32 == (bus << 8 | dev << 3 | fn)) {
+			if (line)
+				snprintf(line, size,
+					 "SMMUv3 event 0x%02x, sid 0x%llx, input address 0x%llx",
+					 id, evt[0] >> 32, evt[2]);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool iommu_is_smmu(void)
+{
+	static int smmu = -1;
+	struct dirent *d;
+	DIR *dp;
+
+	if (smmu >= 0)
+		return smmu;
+	smmu = 0;
+	dp = opendir("/sys/class/iommu");
+	while (dp && (d = readdir(dp)))
+		if (!strncmp(d->d_name, "smmu3.", 6))
+			smmu = 1;
+	if (dp)
+		closedir(dp);
+	return smmu;
+}
+
+bool iommu_fault_wait(int kmsg, const char *bdf, uint64_t iova,
+		      unsigned int timeout_ms, char *line, size_t size)
+{
+	if (iommu_is_smmu())
+		return smmu_fault_wait(kmsg, bdf, iova, timeout_ms, line, size);
+	return dmar_fault_wait(kmsg, bdf, iova, timeout_ms, line, size);
+}
+
 /* How long a report may take to reach the log */
 #define DMAR_FAULT_WAIT_MS	5000
 /*
  * dmar_fault() prints through a ratelimit state of its own with the
  * default interval (5 s) and burst (10, of which each fault takes three);
- * an interval after the first DMA, with a margin, a new one has begun.
+ * SMMUv3's event thread likewise (each event takes one); an interval
+ * after the first DMA, with a margin, a new one has begun.
  */
 #define DMAR_RATELIMIT_MS	(5000 + 500)
 
@@ -773,7 +860,7 @@ int edu_dma_blocked(struct edu *edu, const char *bdf, int kmsg,
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (attempt) {
 			fprintf(stderr,
-				"# no DMAR fault report of %s at 0x%llx yet (rate-limited?): once more\n",
+				"# no IOMMU fault report of %s at 0x%llx yet (rate-limited?): once more\n",
 				bdf, (unsigned long long)iova);
 			now = kmsg_now_ms();
 			if (now < start + DMAR_RATELIMIT_MS)
@@ -785,8 +872,8 @@ int edu_dma_blocked(struct edu *edu, const char *bdf, int kmsg,
 		ret = edu_dma(edu, iova, 0, len, to_ram, EDU_DMA_TIMEOUT_MS);
 		if (ret)
 			return ret;
-		if (dmar_fault_wait(kmsg, bdf, iova, DMAR_FAULT_WAIT_MS, line,
-				    sizeof(line))) {
+		if (iommu_fault_wait(kmsg, bdf, iova, DMAR_FAULT_WAIT_MS, line,
+				     sizeof(line))) {
 			fprintf(stderr, "# kernel: %s\n", line);
 			return 0;
 		}

@@ -42,24 +42,33 @@ bool pci_is_edu(const char *bdf);
 int pci_parent(const char *bdf, char *parent);
 
 /*
- * The 8250 PCI driver ("serial"), the driver using the kernel DMA API of
- * the DMA ownership tests. Through driver_override alone it gets past the
- * ownership check and then declines an edu, which is no serial port;
- * serial_bind() makes it really bind to the edu @bdf, with a dynamic id of
- * the edu carrying the driver_data of a fixed one-port board, an id that
- * exists only for the one bind (the other unbound edu devices are kept
- * from serial meanwhile). Returns what the write to serial's bind file
- * returned: 0, -EBUSY when the DMA ownership refuses the driver, or
- * serial's own refusal. driver_override stays "serial".
- * serial_remove_ids() removes such ids, also any a killed test left.
+ * DMA_API_DRIVER, the driver using the kernel DMA API of the DMA ownership
+ * tests: the 8250 PCI driver ("serial"); on arm64 uio_pci_generic, which
+ * leaves the device's registers alone at probe (serial reads the edu's BAR
+ * bytewise, which the edu answers with an external abort there). Through
+ * driver_override alone serial gets past the ownership check and then
+ * declines an edu, which is no serial port; dma_api_bind() makes the
+ * driver really bind to the edu @bdf, with a dynamic id of the edu
+ * carrying the driver_data of serial's fixed one-port board (which
+ * uio_pci_generic ignores), an id that exists only for the one bind (the
+ * other unbound edu devices are kept from the driver meanwhile). Returns
+ * what the write to the driver's bind file returned: 0, -EBUSY when the
+ * DMA ownership refuses the driver, or the driver's own refusal.
+ * driver_override stays DMA_API_DRIVER.
+ * dma_api_remove_ids() removes such ids, also any a killed test left.
  */
-int serial_bind(const char *bdf);
-void serial_remove_ids(void);
+#ifdef __aarch64__
+#define DMA_API_DRIVER	"uio_pci_generic"
+#else
+#define DMA_API_DRIVER	"serial"
+#endif
+int dma_api_bind(const char *bdf);
+void dma_api_remove_ids(void);
 /*
- * Where serial is allowed: serial_bind() of @bdf, which must bind it, then
+ * Where the driver is allowed: dma_api_bind() of @bdf, which must bind it, then
  * the unbind. Returns 0, or the first error (logged as a "#" line).
  */
-int serial_bind_unbind(const char *bdf);
+int dma_api_bind_unbind(const char *bdf);
 
 /* IOMMU group number of @bdf, or a negative errno */
 int pci_iommu_group(const char *bdf);
@@ -147,6 +156,13 @@ const char *pci_short_bdf(const char *bdf);
  */
 bool dmar_fault_wait(int kmsg, const char *bdf, uint64_t iova,
 		     unsigned int timeout_ms, char *line, size_t size);
+/*
+ * The same of the IOMMU the system has: VT-d's report, or SMMUv3's event
+ * (translation, address size, access or permission fault) of @bdf's
+ * StreamID at @iova.
+ */
+bool iommu_fault_wait(int kmsg, const char *bdf, uint64_t iova,
+		      unsigned int timeout_ms, char *line, size_t size);
 
 /*
  * Test data: @len bytes from @seed that do not repeat within 64 KiB, so a
@@ -160,7 +176,7 @@ struct edu;
 /*
  * A DMA the IOMMU must block, and its fault report: the edu of @bdf moves
  * @len bytes between its buffer and @iova (@to_ram: writes them to @iova,
- * else reads them from it), then the DMAR fault report of @bdf at @iova
+ * else reads them from it), then the IOMMU's fault report of @bdf at @iova
  * must follow in the kernel log (@kmsg, positioned at its end first, so
  * only reports of this DMA count). VT-d rate-limits its reports (about
  * three faults per five seconds): when none came, the DMA is done once
