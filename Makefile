@@ -32,7 +32,7 @@ help:
 	@echo "make build            incremental kernel build (VARIANT=guest|debug)"
 	@echo "make kunit            KUnit suites (UML)"
 	@echo "make static           checkpatch --strict, W=1 and sparse on the series"
-	@echo "make vm MODE=m CMD=c  boot and run a command (MODE=legacy|scalable|flts|nested)"
+	@echo "make vm MODE=m CMD=c  boot and run a command (MODE=legacy|scalable|flts|nested|smmuv3)"
 	@echo "make vm-tests MODE=m  the VM tests in one mode"
 	@echo "make vm-repeat MODE=m N=20 TESTS=t  boot N times running tests t"
 	@echo "make qemu-test        QEMU 10 as iommufd client in the VM (MODE=m: one mode)"

@@ -10,9 +10,9 @@
 # When the host's QEMU dies under the guest (an emulator assertion, not a
 # guest report) the suite is run once more, recorded as a NOTE line
 # <suite>/<mode>/emulator-died (not a test), the first log kept beside.
-#   rig/vm-tests.sh legacy|scalable|flts|nested
-#   (nested: the rig's own QEMU build, rig/qemu-nested.sh; not in make
-#   check's MODES yet)
+#   rig/vm-tests.sh legacy|scalable|flts|nested|smmuv3
+#   (nested: the rig's own QEMU build, rig/qemu-nested.sh; smmuv3: the
+#   arm64 guest, rig/build.sh arm64, on virt with the emulated SMMUv3)
 # SUITE=qemu: instead, the tests of rig/guest/qemu-tests, with the host's
 # QEMU in the guest (rig/initramfs-qemu.sh), recorded as qemu/<mode>/...
 # SUITE=modules: the modules variant (rig/config/modules.config) loading,
@@ -21,22 +21,31 @@
 # The console log is kept in build/logs/<suite>-tests-<mode>.log.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-mode=${1:?usage: rig/vm-tests.sh legacy|scalable|flts|nested}
+mode=${1:?usage: rig/vm-tests.sh legacy|scalable|flts|nested|smmuv3}
 tmo=${VM_TESTS_TIMEOUT:-600}
 # VARIANT=debug: the debug kernel; results are named vm-debug/<mode>/...
 variant=${VARIANT:-guest}
 suite=${SUITE:-vm}
 [ "$suite" = modules ] && variant=modules
-kernel=$OBJ/$variant/arch/x86/boot/bzImage
+sfx=
+if [ "$mode" = smmuv3 ]; then
+	# the arm64 guest has one variant; its results are named vm/smmuv3/...
+	[ "$suite" = vm ] && [ "$variant" = guest ] ||
+		die "vm-tests.sh: mode smmuv3 runs the vm suite on the arm64 guest only"
+	variant=arm64
+	sfx=-arm64
+fi
+kernel=$(kernel_image "$variant")
 prefix=$suite
-[ "$variant" = guest ] || [ "$suite" = modules ] || prefix=$suite-$variant
+[ "$variant" = guest ] || [ "$variant" = arm64 ] || [ "$suite" = modules ] ||
+	prefix=$suite-$variant
 case $suite in
 vm)
 	extra=()
 	cmd=(/rig/run-tests)
 	# STRESS_OPS=N: the operations of the iommufd stress (rig/check-debug.sh)
 	[ -n "${STRESS_OPS:-}" ] && cmd=(env "IOMMUFD_STRESS_OPS=$STRESS_OPS" /rig/run-tests)
-	cases=$BUILD/initramfs/rig/tests
+	cases=$BUILD/initramfs$sfx/rig/tests
 	;;
 qemu)
 	if ! x=$("$RIG/initramfs-qemu.sh"); then

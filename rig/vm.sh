@@ -1,8 +1,9 @@
 #!/bin/bash
 # Boot the guest kernel under QEMU (TCG) on q35 with an emulated Intel IOMMU
-# and QEMU's edu DMA device, run one command in it, return its exit status.
+# (arm64: on virt with the emulated SMMUv3) and QEMU's edu DMA device, run
+# one command in it, return its exit status.
 #
-#   rig/vm.sh [--mode legacy|scalable|flts|nested] [--timeout SEC] [--kernel PATH]
+#   rig/vm.sh [--mode legacy|scalable|flts|nested|smmuv3] [--timeout SEC] [--kernel PATH]
 #             [--quiet] [--quiet-kernel] [--log FILE]
 #             [--initrd-extra ARCHIVE]... -- CMD [ARGS...]
 #
@@ -14,11 +15,16 @@
 #                   (rig/qemu-nested.sh: Debian's 10.0.2 source and
 #                   rig/qemu/*.patch, built once and cached); the other
 #                   modes use the packaged qemu-system-x86_64
+#                   smmuv3: the arm64 guest (rig/build.sh arm64) on the
+#                   packaged qemu-system-aarch64, virt with iommu=smmuv3
+#                   (stage-1 tables), GICv3 with ITS, the same topology,
+#                   arm-smmu-v3.disable_bypass=0
 #                   (VM_QEMU=path: that binary in any mode, e.g. the
 #                   nested build in mode flts, to compare)
 #                   default: $MODE or scalable
 #   --timeout       seconds before the VM is killed (default 180), status 124
-#   --kernel        bzImage (default build/obj/guest/arch/x86/boot/bzImage)
+#   --kernel        bzImage (default build/obj/guest/arch/x86/boot/bzImage;
+#                   smmuv3: build/obj/arm64/arch/arm64/boot/Image)
 #   --quiet         do not stream the console to stdout
 #   --quiet-kernel  kernel console loglevel 1 (only emergencies reach the
 #                   console), QEMU's messages to the log only: for the demo
@@ -60,7 +66,7 @@ set -uo pipefail
 
 mode=${MODE:-scalable}
 tmo=180
-kernel=$OBJ/guest/arch/x86/boot/bzImage
+kernel=
 quiet=0
 quiet_kernel=0
 # VM_TCG_THREAD=multi: QEMU's multi-threaded TCG (see above)
@@ -86,9 +92,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -gt 0 ] || die "vm.sh: no command (rig/vm.sh [options] -- CMD [ARGS...])"
-[ -f "$kernel" ] || die "no kernel at $kernel (make build)"
 
 qemu_bin=qemu-system-x86_64
+guest_arch=x86_64
 case $mode in
 legacy) iommu=intel-iommu,intremap=on,caching-mode=on; sm= ;;
 scalable) iommu=intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on; sm=,sm_on ;;
@@ -98,17 +104,31 @@ nested)
 	sm=,sm_on
 	qemu_bin=$("$RIG/qemu-nested.sh") || die "vm.sh: no QEMU with nested VT-d (rig/qemu-nested.sh failed)"
 	;;
-*) die "vm.sh: unknown mode $mode (legacy, scalable, flts, nested)" ;;
+smmuv3) qemu_bin=qemu-system-aarch64; guest_arch=arm64; iommu=; sm= ;;
+*) die "vm.sh: unknown mode $mode (legacy, scalable, flts, nested, smmuv3)" ;;
 esac
+if [ -z "$kernel" ]; then
+	if [ $guest_arch = arm64 ]; then
+		kernel=$(kernel_image arm64)
+	else
+		kernel=$(kernel_image guest)
+	fi
+fi
+[ -f "$kernel" ] || die "no kernel at $kernel (make build)"
 qemu_bin=${VM_QEMU:-$qemu_bin}
 command -v "$qemu_bin" >/dev/null || die "$qemu_bin missing (make deps)"
 
 # no_timer_check: the kernel's boot check that the IO-APIC timer ticks
 # through interrupt remapping can time out under TCG and panic ("timer
 # doesn't work through Interrupt-remapped IO-APIC"), seen once in 20 boots.
-append="console=ttyS0 intel_iommu=on$sm no_timer_check panic=-1 panic_on_warn=1 oops=panic rig.mode=$mode"
+append="console=ttyS0 intel_iommu=on$sm no_timer_check"
+# smmuv3: streams without a domain bypass (disable_bypass=0), so that a
+# replace passing through bypass would show (vfio_cdev_edu's
+# replace_never_bypasses)
+[ $guest_arch = arm64 ] && append="console=ttyAMA0 arm-smmu-v3.disable_bypass=0"
+append+=" panic=-1 panic_on_warn=1 oops=panic rig.mode=$mode"
 [ $quiet_kernel = 1 ] && append+=" loglevel=1"
-initrd=$("$RIG/initramfs.sh") || die "initramfs build failed"
+initrd=$(GUEST_ARCH=$guest_arch "$RIG/initramfs.sh") || die "initramfs build failed"
 for x in ${extra[@]+"${extra[@]}"}; do
 	[ -f "$x" ] || die "vm.sh: no initramfs archive $x"
 done
@@ -151,11 +171,15 @@ fi
 append+=" --$args"
 
 edu=edu,dma_mask=0xffffffffffffffff
+if [ $guest_arch = arm64 ]; then
+	machine=(-machine virt,gic-version=3,iommu=smmuv3 -cpu cortex-a57)
+else
+	machine=(-machine q35,kernel-irqchip=split -device "$iommu")
+fi
 qemu=("$qemu_bin"
-	-machine q35,kernel-irqchip=split -accel "tcg,thread=$tcg_thread" -m 1024 -smp 2
+	"${machine[@]}" -accel "tcg,thread=$tcg_thread" -m 1024 -smp 2
 	-nodefaults -display none -no-reboot
 	-chardev stdio,id=con,signal=off,mux=on -serial chardev:con
-	-device "$iommu"
 	-device pcie-root-port,id=rp1,bus=pcie.0,addr=0x2,chassis=1
 	-device "$edu,bus=rp1"
 	-device pcie-root-port,id=rp2,bus=pcie.0,addr=0x3,chassis=2,disable-acs=on
