@@ -1,11 +1,14 @@
 #!/bin/bash
-# The arm64 busybox-static of the arm64 guest's initramfs: Debian's package of
-# the version the host has (apt-get download; dpkg knows arm64 as a foreign
+# The arm64 busybox-static of the arm64 guest's initramfs: Debian's package,
+# the version apt offers (apt-get download; dpkg knows arm64 as a foreign
 # architecture, rig/deps.sh), extracted under build/dl/busybox-arm64/<version>,
-# the system untouched. Prints the binary's path.
+# the system untouched. Prints the binary's path. (Its applets are listed with
+# the host's busybox-static: the same Debian source, the same applets.)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-v=$(dpkg-query -W -f='${Version}' busybox-static) || die "busybox-static missing (make deps)"
+v=$(apt-cache policy busybox-static:arm64 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
+[ -n "$v" ] && [ "$v" != "(none)" ] ||
+	die "apt offers no busybox-static:arm64 (rig/deps.sh adds arm64 to dpkg's architectures)"
 d=$DL/busybox-arm64/$v
 bb=$d/bin/busybox
 if [ ! -x "$bb" ]; then
