@@ -69,37 +69,29 @@ for v in guest debug modules arm64; do
 	fi
 done
 
+# build_variant VARIANT: rig/build.sh VARIANT, recorded as build/VARIANT;
+# fails when the build does
+build_variant() {
+	if "$RIG/build.sh" "$1" >"$LOGS/build-$1.log" 2>&1; then
+		result PASS "build/$1"
+	else
+		result FAIL "build/$1" "see build/logs/build-$1.log"
+		tail -n 30 "$LOGS/build-$1.log"
+		return 1
+	fi
+}
+
 step "build"
 built=0
-if "$RIG/build.sh" guest >"$LOGS/build-guest.log" 2>&1; then
-	result PASS build/guest
-	built=1
-else
-	result FAIL build/guest "see build/logs/build-guest.log"
-	tail -n 30 "$LOGS/build-guest.log"
-fi
+build_variant guest && built=1
 
 step "build (modules)"
 built_modules=0
-if "$RIG/build.sh" modules >"$LOGS/build-modules.log" 2>&1; then
-	result PASS build/modules
-	built_modules=1
-else
-	result FAIL build/modules "see build/logs/build-modules.log"
-	tail -n 30 "$LOGS/build-modules.log"
-fi
+build_variant modules && built_modules=1
 
 step "build (arm64)"
 built_arm64=0
-if [ -n "$ARM_MODES" ]; then
-	if "$RIG/build.sh" arm64 >"$LOGS/build-arm64.log" 2>&1; then
-		result PASS build/arm64
-		built_arm64=1
-	else
-		result FAIL build/arm64 "see build/logs/build-arm64.log"
-		tail -n 30 "$LOGS/build-arm64.log"
-	fi
-fi
+[ -n "$ARM_MODES" ] && build_variant arm64 && built_arm64=1
 
 step "KUnit"
 if [ -x "$RIG/kunit.sh" ]; then

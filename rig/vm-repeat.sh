@@ -14,7 +14,7 @@ mode=${1:?usage: rig/vm-repeat.sh MODE N TEST...}
 n=${2:?usage: rig/vm-repeat.sh MODE N TEST...}
 shift 2
 [ $# -gt 0 ] || die "vm-repeat.sh: name the tests to repeat"
-kernel=$OBJ/${VARIANT:-guest}/arch/x86/boot/bzImage
+kernel=$(kernel_image "${VARIANT:-guest}")
 mkdir -p "$LOGS"
 good=0 bad=0 died=0 hung=0
 for i in $(seq 1 "$n"); do

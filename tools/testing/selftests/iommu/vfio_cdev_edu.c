@@ -415,35 +415,63 @@ TEST_F(cdev, detach_blocks)
 	ASSERT_EQ(0, memcmp(self->src, self->dst, BUF_SIZE));
 }
 
-/* map_vs_detach: maps and unmaps in one thread until told to stop */
+/*
+ * The other side of a race: a thread doing @step over and over until told
+ * to stop. @step returns 0, or -1 with errno set; @rounds counts the steps
+ * done, @err keeps the errno of the first that failed (and ends the loop).
+ */
+struct race_loop {
+	int (*step)(struct race_loop *l);
+	bool stop;		/* __atomic: set by the test, read by the loop */
+	unsigned long rounds;
+	int err;
+	pthread_t thread;
+};
+
+static void *race_loop_fn(void *arg)
+{
+	struct race_loop *l = arg;
+
+	while (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED)) {
+		if (l->step(l)) {
+			l->err = errno;
+			break;
+		}
+		l->rounds++;
+	}
+	return NULL;
+}
+
+static int race_loop_start(struct race_loop *l)
+{
+	return pthread_create(&l->thread, NULL, race_loop_fn, l);
+}
+
+static int race_loop_stop(struct race_loop *l)
+{
+	__atomic_store_n(&l->stop, true, __ATOMIC_RELAXED);
+	return pthread_join(l->thread, NULL);
+}
+
+/* map_vs_detach: maps and unmaps one buffer */
 struct map_loop {
+	struct race_loop loop;	/* first: the step gets it */
 	int fd;
 	__u32 ioas_id;
 	void *buf;
-	bool stop;		/* __atomic: set by the test, read by the loop */
-	unsigned long rounds;
-	int err;		/* errno of the first failure */
 };
 
-static void *map_loop(void *arg)
+static int map_step(struct race_loop *l)
 {
-	struct map_loop *m = arg;
+	struct map_loop *m = (struct map_loop *)l;
+	__u64 iova = IOVA_GONE;
 
-	while (!__atomic_load_n(&m->stop, __ATOMIC_RELAXED)) {
-		__u64 iova = IOVA_GONE;
-
-		if (_test_ioctl_ioas_map(m->fd, m->ioas_id, m->buf, BUF_SIZE,
-					 &iova, IOMMU_IOAS_MAP_FIXED_IOVA |
-					 IOMMU_IOAS_MAP_READABLE |
-					 IOMMU_IOAS_MAP_WRITEABLE) ||
-		    _test_ioctl_ioas_unmap(m->fd, m->ioas_id, iova, BUF_SIZE,
-					   NULL)) {
-			m->err = errno;
-			break;
-		}
-		m->rounds++;
-	}
-	return NULL;
+	return _test_ioctl_ioas_map(m->fd, m->ioas_id, m->buf, BUF_SIZE, &iova,
+				    IOMMU_IOAS_MAP_FIXED_IOVA |
+				    IOMMU_IOAS_MAP_READABLE |
+				    IOMMU_IOAS_MAP_WRITEABLE) ||
+	       _test_ioctl_ioas_unmap(m->fd, m->ioas_id, iova, BUF_SIZE, NULL) ?
+	       -1 : 0;
 }
 
 /*
@@ -455,10 +483,9 @@ static void *map_loop(void *arg)
  */
 TEST_F_TIMEOUT(cdev, map_vs_detach, 1200)
 {
-	struct map_loop m = { .fd = self->fd, .ioas_id = self->ioas_id,
-			      .buf = self->victim };
+	struct map_loop m = { .loop.step = map_step, .fd = self->fd,
+			      .ioas_id = self->ioas_id, .buf = self->victim };
 	__u32 hwpt_id, got;
-	pthread_t thread;
 	int i;
 
 	if (_metadata->skip)
@@ -469,15 +496,14 @@ TEST_F_TIMEOUT(cdev, map_vs_detach, 1200)
 	/* A manual HWPT: its domain stays in the IOAS while detached */
 	test_cmd_hwpt_alloc(self->dev_id, self->ioas_id, 0, &hwpt_id);
 
-	ASSERT_EQ(0, pthread_create(&thread, NULL, map_loop, &m));
-	for (i = 0; i < 20000 && !m.err; i++) {
+	ASSERT_EQ(0, race_loop_start(&m.loop));
+	for (i = 0; i < 20000 && !m.loop.err; i++) {
 		test_cmd_attach(self->dev, hwpt_id, &got);
 		test_cmd_detach(self->dev);
 	}
-	__atomic_store_n(&m.stop, true, __ATOMIC_RELAXED);
-	ASSERT_EQ(0, pthread_join(thread, NULL));
-	ASSERT_EQ(0, m.err);
-	ASSERT_LT(0, m.rounds);
+	ASSERT_EQ(0, race_loop_stop(&m.loop));
+	ASSERT_EQ(0, m.loop.err);
+	ASSERT_LT(0, m.loop.rounds);
 
 	test_cmd_attach(self->dev, hwpt_id, &got);
 	memset(self->dst, 0, BUF_SIZE);
@@ -487,30 +513,20 @@ TEST_F_TIMEOUT(cdev, map_vs_detach, 1200)
 	test_ioctl_destroy(hwpt_id);
 }
 
-/* replace_never_bypasses: replaces between two HWPTs until told to stop */
+/* replace_never_bypasses: replaces between two HWPTs */
 struct replace_loop {
+	struct race_loop loop;	/* first: the step gets it */
 	int dev;
 	__u32 hwpt[2];
-	bool stop;		/* __atomic: set by the test, read by the loop */
-	unsigned long rounds;
-	int err;		/* errno of the first failure */
 };
 
-static void *replace_loop(void *arg)
+static int replace_step(struct race_loop *l)
 {
-	struct replace_loop *r = arg;
+	struct replace_loop *r = (struct replace_loop *)l;
+	__u32 pt = r->hwpt[l->rounds & 1];
 
-	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
-		__u32 pt = r->hwpt[r->rounds & 1];
-
-		if (_attach(r->dev, sizeof(struct vfio_device_attach_iommufd_pt),
-			    0, &pt)) {
-			r->err = errno;
-			break;
-		}
-		r->rounds++;
-	}
-	return NULL;
+	return _attach(r->dev, sizeof(struct vfio_device_attach_iommufd_pt), 0,
+		       &pt);
 }
 
 /* The physical address of the page at @p, 0 when unknown (needs root) */
@@ -542,9 +558,8 @@ static uint64_t phys_of(const void *p)
 #define REPLACE_DMAS	60
 TEST_F_TIMEOUT(cdev, replace_never_bypasses, 600)
 {
-	struct replace_loop r = { .dev = self->dev };
+	struct replace_loop r = { .loop.step = replace_step, .dev = self->dev };
 	uint64_t iova;
-	pthread_t thread;
 	__u32 ioas2;
 	int i;
 
@@ -571,14 +586,14 @@ TEST_F_TIMEOUT(cdev, replace_never_bypasses, 600)
 	dma_round_trip(iova, 0x21);
 	ASSERT_EQ(0, memcmp(self->src, self->dst, BUF_SIZE));
 
-	ASSERT_EQ(0, pthread_create(&thread, NULL, replace_loop, &r));
-	for (i = 0; i < REPLACE_DMAS && !r.err; i++)
+	ASSERT_EQ(0, race_loop_start(&r.loop));
+	for (i = 0; i < REPLACE_DMAS && !r.loop.err; i++)
 		ASSERT_EQ(0, edu_dma_to_ram(&self->edu, 0, iova, BUF_SIZE));
-	__atomic_store_n(&r.stop, true, __ATOMIC_RELAXED);
-	ASSERT_EQ(0, pthread_join(thread, NULL));
-	ASSERT_EQ(0, r.err);
-	ksft_print_msg("%d DMA writes during %lu replaces\n", i, r.rounds);
-	ASSERT_LT(REPLACE_DMAS, r.rounds);
+	ASSERT_EQ(0, race_loop_stop(&r.loop));
+	ASSERT_EQ(0, r.loop.err);
+	ksft_print_msg("%d DMA writes during %lu replaces\n", i,
+		       r.loop.rounds);
+	ASSERT_LT(REPLACE_DMAS, r.loop.rounds);
 	ASSERT_TRUE(all_bytes(self->victim, BUF_SIZE, 0x5a));
 
 	/* Still translated afterwards */
