@@ -7,9 +7,10 @@
 #   the four intel-iommu modes (nested: on the rig's QEMU build, built in the
 #   background from the start on what the steps leave idle, and its qtest)
 #   and on arm64 with SMMUv3 (ARM_MODES, default smmuv3) -> QEMU
-#   10 as the iommufd client in the VM, in the four modes -> the modules
-#   variant loading, using, unloading and reloading our modules
-#   [CHECK_NEWEST=1: the series on the newest base too, rig/check-newest.sh]
+#   10 as the iommufd client in the VM, in the same five modes -> the
+#   modules variant loading, using, unloading and reloading our modules ->
+#   the series on the newest base too, built and booted for the VM tests of
+#   one mode (rig/check-newest.sh; CHECK_NEWEST=0 leaves it out)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 MODES=${MODES:-legacy scalable flts nested}
@@ -137,6 +138,13 @@ for m in $MODES; do
 		result FAIL "qemu/$m/boot" "no kernel"
 	fi
 done
+for m in $ARM_MODES; do
+	if [ $built_arm64 = 1 ]; then
+		SUITE=qemu "$RIG/vm-tests.sh" "$m"
+	else
+		result FAIL "qemu/$m/boot" "no arm64 kernel"
+	fi
+done
 
 step "modules: load, use, unload, reload"
 if [ $built_modules = 1 ]; then
@@ -145,7 +153,7 @@ else
 	result FAIL "modules/scalable/boot" "no modular kernel"
 fi
 
-if [ "${CHECK_NEWEST:-0}" = 1 ]; then
+if [ "${CHECK_NEWEST:-1}" = 1 ]; then
 	step "newest base ($BASE_NEWEST)"
 	"$RIG/check-newest.sh"
 fi

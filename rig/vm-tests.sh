@@ -13,8 +13,9 @@
 #   rig/vm-tests.sh legacy|scalable|flts|nested|smmuv3
 #   (nested: the rig's own QEMU build, rig/qemu-nested.sh; smmuv3: the
 #   arm64 guest, rig/build.sh arm64, on virt with the emulated SMMUv3)
-# SUITE=qemu: instead, the tests of rig/guest/qemu-tests, with the host's
-# QEMU in the guest (rig/initramfs-qemu.sh), recorded as qemu/<mode>/...
+# SUITE=qemu: instead, the tests of rig/guest/qemu-tests, with QEMU in the
+# guest (rig/initramfs-qemu.sh: the host's; on arm64 Debian's arm64 build of
+# the same version), recorded as qemu/<mode>/...
 # SUITE=modules: the modules variant (rig/config/modules.config) loading,
 # using, unloading and reloading our modules (rig/guest/modules-run),
 # recorded as modules/<mode>/...
@@ -29,9 +30,10 @@ suite=${SUITE:-vm}
 [ "$suite" = modules ] && variant=modules
 sfx=
 if [ "$mode" = smmuv3 ]; then
-	# the arm64 guest has one variant; its results are named vm/smmuv3/...
-	[ "$suite" = vm ] && [ "$variant" = guest ] ||
-		die "vm-tests.sh: mode smmuv3 runs the vm suite on the arm64 guest only"
+	# the arm64 guest has one variant; its results are named
+	# vm/smmuv3/..., qemu/smmuv3/...
+	[ "$suite" != modules ] && [ "$variant" = guest ] ||
+		die "vm-tests.sh: mode smmuv3 runs the vm and qemu suites on the arm64 guest only"
 	variant=arm64
 	sfx=-arm64
 fi
@@ -48,13 +50,13 @@ vm)
 	cases=$BUILD/initramfs$sfx/rig/tests
 	;;
 qemu)
-	if ! x=$("$RIG/initramfs-qemu.sh"); then
+	if ! x=$(GUEST_ARCH=${sfx:+arm64} "$RIG/initramfs-qemu.sh"); then
 		result FAIL "$prefix/$mode/initramfs" "rig/initramfs-qemu.sh failed"
 		exit 0
 	fi
 	extra=(--initrd-extra "$x")
 	cmd=(env RIG_TESTS=/rig/qemu-tests /rig/run-tests)
-	cases=$BUILD/initramfs-qemu/rig/qemu-tests
+	cases=$BUILD/initramfs-qemu$sfx/rig/qemu-tests
 	;;
 modules)
 	if ! x=$("$RIG/initramfs-modules.sh"); then
