@@ -7,7 +7,7 @@
 # tests). Results go to the caller's results file (make check:
 # build/results.txt) as newest/tree/prepare, newest/build/guest,
 # newest/vm/<mode>/..., newest/qemu/<mode>/...
-#   rig/check-newest.sh     (rig/check.sh runs it when CHECK_NEWEST=1)
+#   rig/check-newest.sh     (rig/check.sh runs it unless CHECK_NEWEST=0)
 #   rig/check-newest.sh --summary   (make check-newest) a fresh results file
 #                           (build/results-newest.txt), failures, "N passed,
 #                           N failed", exit status 1 on any failure
