@@ -30,7 +30,7 @@ help:
 	@echo "make refresh          tree edits and commits -> patches/, new files -> repo"
 	@echo "make status           what the tree holds that the repo does not (exit 1)"
 	@echo "make build            incremental kernel build (VARIANT=guest|debug)"
-	@echo "make kunit            KUnit suites (UML)"
+	@echo "make kunit            KUnit suites (UML; VT-d's on x86_64)"
 	@echo "make static           checkpatch --strict, W=1 and sparse on the series"
 	@echo "make vm MODE=m CMD=c  boot and run a command (MODE=legacy|scalable|flts|nested|smmuv3)"
 	@echo "make vm-tests MODE=m  the VM tests in one mode"
