@@ -4,9 +4,10 @@
 # the same QEMU 10), and the arm64 libraries it needs, fetched with apt-get
 # download (dpkg knows arm64 as a foreign architecture, rig/deps.sh) and
 # extracted under build/dl/qemu-arm64/<version>/root, the system untouched.
-# The libraries are the closure of the package's Depends over packages named
-# lib* or zlib*, each at the version apt offers; rig/initramfs-qemu.sh takes from
-# them the shared objects the binary needs. Prints the root's path.
+# The libraries are the closure of the package's Depends over packages
+# named lib* or zlib*, each at the version apt offers (one apt-get download
+# a level); rig/initramfs-qemu.sh takes from them the shared objects the
+# binary needs. Prints the root's path.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 v=$(dpkg-query -W -f '${Version}' qemu-system-x86 2>/dev/null) ||
