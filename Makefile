@@ -16,7 +16,7 @@ CMD ?= /bin/sh -c 'cat /proc/cmdline; ls /sys/kernel/iommu_groups'
 VARIANT ?= guest
 
 .PHONY: help deps fetch prepare link refresh status config build build-debug \
-	initramfs kunit static vm vm-tests vm-repeat qemu-test run check check-debug check-newest \
+	initramfs kunit static vm vm-tests vm-repeat qemu-test bench run check check-debug check-newest \
 	bases series series-check clean distclean
 
 help:
@@ -38,6 +38,7 @@ help:
 	@echo "make qemu-test        QEMU 10 as iommufd client in the VM (MODE=m: one mode)"
 	@echo "make series           build/series: the git-am-able series, quilt series, config"
 	@echo "make series-check     every patch of it applies, builds and passes checkpatch"
+	@echo "make bench            iommufd vs VFIO type1 benchmark in the VM -> build/bench/"
 	@echo "BASE=<version>        try another Debian linux-source-6.1 version"
 
 deps:
@@ -90,6 +91,12 @@ vm-repeat: build
 # every mode unless MODE is given
 qemu-test: build
 	@rig/qemu-test.sh $(if $(filter file,$(origin MODE)),,$(MODE))
+
+# the benchmark (not a test): the bench kernel variant, legacy and scalable
+# unless MODE is given; BENCH_ARGS e.g. "--reps 9 --mem 4096" (rig/bench.sh)
+BENCH_ARGS ?=
+bench: deps
+	@rig/bench.sh $(if $(filter file,$(origin MODE)),,--modes $(MODE)) $(BENCH_ARGS)
 
 run: deps
 	@mkdir -p build/logs

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Generate (when its inputs changed) and audit the kernel config for a
 # variant: build/obj/<variant>/.config from tinyconfig + fragments.
-#   rig/config.sh guest|debug|modules|arm64
+#   rig/config.sh guest|debug|modules|arm64|bench
 # (arm64: for ARCH=arm64, cross-compiled; see rig/build.sh)
 # The audit fails when an option the fragments ask for (a later fragment
 # overriding an earlier one) did not survive olddefconfig (unknown symbol,
@@ -14,6 +14,7 @@ guest) frags=("$RIG/config/guest.config") ;;
 debug) frags=("$RIG/config/guest.config" "$RIG/config/debug.config") ;;
 modules) frags=("$RIG/config/guest.config" "$RIG/config/modules.config") ;;
 arm64) frags=("$RIG/config/guest.config" "$RIG/config/arm64.config") ;;
+bench) frags=("$RIG/config/guest.config" "$RIG/config/bench.config") ;;
 *) die "unknown config variant $variant" ;;
 esac
 o=$OBJ/$variant

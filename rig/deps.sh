@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 pkgs=(build-essential bc bison flex libelf-dev libssl-dev cpio busybox-static
       ccache dwarves sparse coccinelle python3 perl git xz-utils rsync kmod
-      pciutils file gzip python3-ply python3-git
+      pciutils file gzip python3-ply python3-git gnuplot-nox
       libglib2.0-dev libpixman-1-dev ninja-build pkg-config python3-venv
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 # meson, pycotap: to build the nested-VT-d QEMU of VM mode nested

@@ -8,6 +8,7 @@
 #   /rig/run-tests      rig/guest/run-tests, /rig/demo rig/guest/demo,
 #   /rig/modules-run    rig/guest/modules-run (the modules variant's suite)
 #   /rig/edu-demo       rig/guest/edu-demo.c (static)
+#   /rig/bench          rig/guest/bench.c (static): the benchmark of make bench
 #   /rig/tests/<t>      the kselftests of tools/testing/selftests/iommu
 #                       (static, against the tree's uapi headers) and the
 #                       shell tests of rig/guest/tests; <t>.cases lists the
@@ -80,6 +81,15 @@ if [ ! -x "$bin/edu-demo" ] ||
 		"${demo_src[@]}" -o "$bin/edu-demo"
 fi
 
+# the benchmark (rig/bench.sh), on the same helpers
+bench_src=("$RIG/guest/bench.c" "$TREE/$st/edu.c" "$TREE/$st/vfio_util.c")
+if [ ! -x "$bin/bench" ] ||
+   [ -n "$(find -L "${bench_src[@]}" "$TREE/$st/edu.h" "$TREE/$st/vfio_util.h" \
+	   "$REPO/drivers/iommu/iommufd/iommufd_test.h" -newer "$bin/bench" -print -quit)" ]; then
+	"${cross}gcc" -static -O2 -Wall -Werror -pthread -isystem "$hdr/include" -I"$TREE/$st" \
+		"${bench_src[@]}" -o "$bin/bench"
+fi
+
 # Cases of a kselftest harness program, in the order the harness runs them:
 # TEST()s of the global fixture first, then per FIXTURE() (declaration
 # order) each variant (or none) times its TEST_F()s.
@@ -131,7 +141,7 @@ rm -rf "$stage/rig"
 mkdir -p "$stage/rig/tests"
 install -m 755 "$RIG/guest/init" "$stage/init"
 install -m 755 "$RIG/guest/run-tests" "$RIG/guest/demo" "$RIG/guest/modules-run" \
-	"$bin/edu-demo" "$stage/rig/"
+	"$bin/edu-demo" "$bin/bench" "$stage/rig/"
 for p in $progs; do
 	install -m 755 "$bin/$p" "$stage/rig/tests/$p"
 	harness_cases "$TREE/$st/$p.c" > "$stage/rig/tests/$p.cases"

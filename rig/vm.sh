@@ -4,7 +4,7 @@
 # one command in it, return its exit status.
 #
 #   rig/vm.sh [--mode legacy|scalable|flts|nested|smmuv3] [--timeout SEC] [--kernel PATH]
-#             [--quiet] [--quiet-kernel] [--log FILE]
+#             [--mem MIB] [--quiet] [--quiet-kernel] [--log FILE]
 #             [--initrd-extra ARCHIVE]... -- CMD [ARGS...]
 #
 #   --mode          VT-d mode: legacy; scalable (x-scalable-mode=on, sm_on);
@@ -25,6 +25,7 @@
 #   --timeout       seconds before the VM is killed (default 180), status 124
 #   --kernel        bzImage (default build/obj/guest/arch/x86/boot/bzImage;
 #                   smmuv3: build/obj/arm64/arch/arm64/boot/Image)
+#   --mem           guest RAM in MiB (default $VM_MEM or 1024)
 #   --quiet         do not stream the console to stdout
 #   --quiet-kernel  kernel console loglevel 1 (only emergencies reach the
 #                   console), QEMU's messages to the log only: for the demo
@@ -67,6 +68,7 @@ set -uo pipefail
 mode=${MODE:-scalable}
 tmo=180
 kernel=
+mem=${VM_MEM:-1024}
 quiet=0
 quiet_kernel=0
 # VM_TCG_THREAD=multi: QEMU's multi-threaded TCG (see above)
@@ -81,6 +83,8 @@ while [ $# -gt 0 ]; do
 	--timeout=*) tmo=${1#*=}; shift ;;
 	--kernel) kernel=$2; shift 2 ;;
 	--kernel=*) kernel=${1#*=}; shift ;;
+	--mem) mem=$2; shift 2 ;;
+	--mem=*) mem=${1#*=}; shift ;;
 	--quiet) quiet=1; shift ;;
 	--quiet-kernel) quiet_kernel=1; shift ;;
 	--log) keep_log=$2; shift 2 ;;
@@ -91,6 +95,9 @@ while [ $# -gt 0 ]; do
 	*) die "vm.sh: unknown option $1 (the command goes after --)" ;;
 	esac
 done
+if ! [[ $mem =~ ^[0-9]+$ ]] || [ "$mem" -lt 256 ]; then
+	die "vm.sh: --mem wants MiB (>= 256), not '$mem'"
+fi
 [ $# -gt 0 ] || die "vm.sh: no command (rig/vm.sh [options] -- CMD [ARGS...])"
 
 qemu_bin=qemu-system-x86_64
@@ -177,7 +184,7 @@ else
 	machine=(-machine q35,kernel-irqchip=split -device "$iommu")
 fi
 qemu=("$qemu_bin"
-	"${machine[@]}" -accel "tcg,thread=$tcg_thread" -m 1024 -smp 2
+	"${machine[@]}" -accel "tcg,thread=$tcg_thread" -m "$mem" -smp 2
 	-nodefaults -display none -no-reboot
 	-chardev stdio,id=con,signal=off,mux=on -serial chardev:con
 	-device pcie-root-port,id=rp1,bus=pcie.0,addr=0x2,chassis=1
