@@ -1,6 +1,6 @@
 #!/bin/bash
 # Incremental build of the patched kernel for a config variant.
-#   rig/build.sh [guest|debug|modules|arm64]
+#   rig/build.sh [guest|debug|modules|arm64|bench]
 #                               -> build/obj/<variant>/arch/x86/boot/bzImage
 #                                  (arm64: build/obj/arm64/arch/arm64/boot/Image,
 #                                  cross-built)

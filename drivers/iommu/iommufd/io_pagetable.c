@@ -47,6 +47,15 @@ static struct iopt_area *iopt_area_touching(struct io_pagetable *iopt,
 							    start, last));
 }
 
+/* The area of @iova if it is done: a filling one is a hole to readers */
+static struct iopt_area *iopt_area_at(struct io_pagetable *iopt,
+				      unsigned long iova)
+{
+	struct iopt_area *area = iopt_area_touching(iopt, iova, iova);
+
+	return area && !READ_ONCE(area->filling) ? area : NULL;
+}
+
 /* Debug-only: an area is in domains exactly while its IOAS has a domain */
 static void iopt_check_invariants(struct io_pagetable *iopt)
 {
@@ -57,6 +66,8 @@ static void iopt_check_invariants(struct io_pagetable *iopt)
 		return;
 	lockdep_assert_held(&iopt->iova_rwsem);
 	for (area = iopt_area_first(iopt); area; area = iopt_area_next(area)) {
+		if (area->filling)
+			continue;
 		WARN_ON(area->in_domains != has_domains);
 		WARN_ON(iopt_area_iova(area) % iopt->iova_alignment);
 	}
@@ -504,7 +515,9 @@ static void iopt_free_pages_list(struct list_head *pages_list)
 
 /*
  * Map the pieces of @pages_list, @length bytes in all, at one contiguous
- * IOVA range, one area each, into every domain. All or nothing.
+ * IOVA range, one area each, into every domain. All or nothing. The areas
+ * are placed under iova_rwsem held for write and filled under it held for
+ * read (the model in io_pagetable.h).
  */
 static int iopt_map_pages(struct io_pagetable *iopt,
 			  struct list_head *pages_list, unsigned long length,
@@ -556,36 +569,48 @@ static int iopt_map_pages(struct io_pagetable *iopt,
 		area->pages_node.start = elm->start_byte >> PAGE_SHIFT;
 		area->pages_node.last =
 			(elm->start_byte + elm->length - 1) >> PAGE_SHIFT;
+		/* The piece keeps its reference until the area is done */
+		area->pages = elm->pages;
+		area->filling = true;
 		elm->area = area;
 		cur += elm->length;
 	}
+	list_for_each_entry(elm, pages_list, next)
+		interval_tree_insert(&elm->area->node, &iopt->area_itree);
+
+	/* The IOVA is taken: readers may go on while the memory is pinned */
+	downgrade_write(&iopt->iova_rwsem);
+	iommufd_test_map_delay();
 
 	list_for_each_entry(elm, pages_list, next) {
-		elm->area->pages = elm->pages;
 		rc = iopt_area_fill_domains(elm->area, iopt);
-		if (rc) {
-			elm->area->pages = NULL;
+		if (rc)
 			goto err_unfill;
-		}
 	}
 
 	/* Nothing can fail any more: the areas take the references */
 	list_for_each_entry(elm, pages_list, next) {
-		interval_tree_insert(&elm->area->node, &iopt->area_itree);
+		WRITE_ONCE(elm->area->filling, false);
 		elm->pages = NULL;
 		elm->area = NULL;
 	}
 	iopt_check_invariants(iopt);
-	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
 	return 0;
 
 err_unfill:
-	list_for_each_entry_continue_reverse(elm, pages_list, next) {
+	/* The failed area unfilled itself; the ones before it are filled */
+	list_for_each_entry_continue_reverse(elm, pages_list, next)
 		iopt_area_unfill_domains(elm->area, iopt, ULONG_MAX);
+	up_read(&iopt->iova_rwsem);
+	down_write(&iopt->iova_rwsem);
+	list_for_each_entry(elm, pages_list, next) {
+		interval_tree_remove(&elm->area->node, &iopt->area_itree);
 		elm->area->pages = NULL;
 	}
 out_unlock:
+	iopt_check_invariants(iopt);
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
 	return rc;
@@ -647,7 +672,8 @@ int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
  * @iova: First IOVA of the range
  * @last_iova: Last IOVA (inclusive)
  *
- * The walk stops at the first gap; iopt_area_contig_done() tells whether
+ * The walk stops at the first gap (an area still filling is one, see
+ * io_pagetable.h); iopt_area_contig_done() tells whether
  * the whole range was covered.
  *
  * Context: iova_rwsem held.
@@ -662,7 +688,7 @@ struct iopt_area *iopt_area_contig_init(struct iopt_area_contig_iter *iter,
 
 	iter->cur_iova = iova;
 	iter->last_iova = last_iova;
-	iter->area = iopt_area_touching(iopt, iova, iova);
+	iter->area = iopt_area_at(iopt, iova);
 	return iter->area;
 }
 
@@ -684,8 +710,7 @@ struct iopt_area *iopt_area_contig_next(struct iopt_area_contig_iter *iter)
 	if (last >= iter->last_iova)
 		return NULL;
 	iter->cur_iova = last + 1;
-	iter->area = iopt_area_touching(iter->area->iopt, iter->cur_iova,
-					iter->cur_iova);
+	iter->area = iopt_area_at(iter->area->iopt, iter->cur_iova);
 	return iter->area;
 }
 
@@ -804,6 +829,14 @@ again:
 		if (area_iova < start || iopt_area_last_iova(area) > last) {
 			rc = -ENOENT;
 			break;
+		}
+
+		/* A failed MAP taking its areas out again: let it */
+		if (area->filling) {
+			up_write(&iopt->iova_rwsem);
+			up_read(&iopt->domains_rwsem);
+			cond_resched();
+			goto again;
 		}
 
 		/* No pinner runs: they hold iova_rwsem for read */
@@ -1121,6 +1154,9 @@ static int iopt_clear_dirty_data(struct io_pagetable *iopt,
 
 	iommu_iotlb_gather_init(&gather);
 	for (area = iopt_area_first(iopt); area; area = iopt_area_next(area)) {
+		/* Being mapped now: nothing DMA could have dirtied yet */
+		if (READ_ONCE(area->filling))
+			continue;
 		rc = ops->read_and_clear_dirty(domain, iopt_area_iova(area),
 					       iopt_area_length(area), 0,
 					       &dirty);

@@ -33,6 +33,15 @@
  *
  *   Unmapping a domain or unpinning cannot fail and does not allocate.
  *
+ *   A MAP (or COPY) places its areas in area_itree under iova_rwsem held
+ *   for write, marked "filling", then downgrades to read for the long
+ *   part, pinning and filling the domains: readers of the IOAS (IOVA
+ *   ranges, accesses, COPY from it, dirty bitmaps) go on meanwhile and
+ *   take a filling area for a hole; writers wait for the whole MAP, as
+ *   it holds iova_rwsem for read until the areas are done. A MAP that
+ *   fails takes iova_rwsem for write again to take its areas out: only in
+ *   that window can a writer meet a filling area, and it leaves it alone.
+ *
  * Locks: see the lock order in iommufd_private.h. The IOVA trees are
  * protected by iopt->iova_rwsem, the pins and the two trees of a pages
  * object by pages->mutex, area->num_accesses by pages->mutex.
@@ -60,6 +69,8 @@ struct iopt_pages;
  * @iommu_prot: IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE
  * @in_domains: Pinned and mapped into every domain of @iopt
  * @prevent_access: Being unmapped: accesses may not pin it any more
+ * @filling: Its MAP is pinning and filling domains (see the model above);
+ *	     set and cleared by the mapper, read with READ_ONCE() by others
  * @num_accesses: Access pins made through this area (pages->mutex)
  */
 struct iopt_area {
@@ -71,6 +82,7 @@ struct iopt_area {
 	int iommu_prot;
 	bool in_domains;
 	bool prevent_access;
+	bool filling;
 	unsigned int num_accesses;
 };
 

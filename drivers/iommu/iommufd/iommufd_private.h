@@ -557,8 +557,9 @@ static inline bool iommufd_vfio_compat_opened_as_container(struct file *filp)
 /*
  * CONFIG_IOMMUFD_TEST: the mock driver and IOMMU_TEST_CMD (selftest.c),
  * the fault-injection points the fail_nth selftest sweeps, and the delays
- * that open the window of the IOMMU_DESTROY race for the selftest (debugfs
- * iommufd/, see selftest.c); without it they compile to nothing.
+ * that open windows for the selftest (the IOMMU_DESTROY race, an access's
+ * unmap, readers during a MAP: debugfs iommufd/, see selftest.c); without
+ * it they compile to nothing.
  */
 #ifdef CONFIG_IOMMUFD_TEST
 int iommufd_test(struct iommufd_ucmd *ucmd);
@@ -570,6 +571,7 @@ bool iommufd_selftest_is_mock_dev(struct device *dev);
 void iommufd_test_destroy_delay(void);
 void iommufd_test_attach_delay(void);
 void iommufd_test_attach_raised(void);
+void iommufd_test_map_delay(void);
 extern size_t iommufd_test_memory_limit;
 #else
 static inline bool iommufd_should_fail(void)
@@ -600,6 +602,10 @@ static inline void iommufd_test_attach_delay(void)
 }
 
 static inline void iommufd_test_attach_raised(void)
+{
+}
+
+static inline void iommufd_test_map_delay(void)
 {
 }
 #endif

@@ -116,6 +116,14 @@ bool iommufd_should_fail(void)
  *	sleeps that long first, at most ACCESS_UNMAP_MAX_MS,
  *	so a test can act while the access waits for its driver.
  *
+ * And one for the readers of an IOAS during a MAP:
+ *
+ *   /sys/kernel/debug/iommufd/map_delay_ms
+ *	the next MAP (or COPY) that places its areas sleeps that long, at
+ *	most MAP_DELAY_MAX_MS, after it placed them and before it pins and
+ *	fills the domains, holding what it holds there: a test reads the
+ *	IOAS meanwhile.
+ *
  * Each is one-shot: the delay that fires puts 0 back, so a test reading 0
  * afterwards knows its window was reached, and a test killed midway leaves
  * no delay behind. The test still writes 0 before and after.
@@ -123,9 +131,11 @@ bool iommufd_should_fail(void)
 #define IOMMUFD_TEST_DESTROY_DELAY_MAX_MS 2000
 #define IOMMUFD_TEST_ATTACH_DELAY_MAX_MS 10000
 #define ACCESS_UNMAP_MAX_MS 10000
+#define MAP_DELAY_MAX_MS 10000
 static u32 iommufd_test_destroy_delay_ms;
 static u32 iommufd_test_attach_delay_ms;
 static u32 iommufd_test_access_unmap_delay_ms;
+static u32 iommufd_test_map_delay_ms;
 /* The delayed attach: 1 while in its delay, 2 once past its raise */
 static atomic_t iommufd_test_attach_stage = ATOMIC_INIT(0);
 
@@ -168,6 +178,19 @@ void iommufd_test_attach_delay(void)
 	atomic_set(&iommufd_test_attach_stage, ms ? 1 : 0);
 	if (ms)
 		msleep(min_t(u32, ms, IOMMUFD_TEST_ATTACH_DELAY_MAX_MS));
+}
+
+/**
+ * iommufd_test_map_delay() - The delay of map_delay_ms, if set
+ *
+ * Context: Process context; sleeps.
+ */
+void iommufd_test_map_delay(void)
+{
+	u32 ms = iommufd_test_take_delay(&iommufd_test_map_delay_ms);
+
+	if (ms)
+		msleep(min_t(u32, ms, MAP_DELAY_MAX_MS));
 }
 
 /**
@@ -1633,6 +1656,8 @@ int __init iommufd_test_init(void)
 			   &iommufd_test_attach_delay_ms);
 	debugfs_create_u32("access_unmap_delay_ms", 0600, dbgfs_delays,
 			   &iommufd_test_access_unmap_delay_ms);
+	debugfs_create_u32("map_delay_ms", 0600, dbgfs_delays,
+			   &iommufd_test_map_delay_ms);
 
 	selftest_iommu_dev =
 		platform_device_register_simple("iommufd_selftest_iommu",

@@ -335,8 +335,8 @@ static int iommufd_vfio_split_area(struct io_pagetable *iopt,
 		rc = -EINVAL;
 		goto out_unlock;
 	}
-	/* Being unmapped right now */
-	if (area->prevent_access) {
+	/* Being unmapped right now, or a failed MAP taking it out */
+	if (area->prevent_access || area->filling) {
 		rc = -EBUSY;
 		goto out_unlock;
 	}

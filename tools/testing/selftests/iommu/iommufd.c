@@ -2147,6 +2147,100 @@ static long race_knob_get(const char *name)
 	return strtol(val, NULL, 10);
 }
 
+/*
+ * Readers of an IOAS do not wait for a MAP: while one pins and fills the
+ * domains (held there by the one-shot knob map_delay_ms), IOVA_RANGES, an
+ * access reading another mapping and a COPY of it complete, and the MAP is
+ * still running when they are done. The IOVA being mapped is a hole to
+ * them until the MAP returns; then it reads like any other.
+ */
+#define MAP_DELAY_MS 1000
+
+struct map_during_args {
+	int fd;
+	__u32 ioas_id;
+	void *buf;
+	__u64 iova;
+	int rc;
+	int err;
+	bool done;
+};
+
+static void *map_during_thread(void *data)
+{
+	struct map_during_args *args = data;
+	__u64 iova = args->iova;
+
+	args->rc = _test_ioctl_ioas_map(args->fd, args->ioas_id, args->buf,
+					PAGE_SIZE, &iova,
+					IOMMU_IOAS_MAP_FIXED_IOVA |
+					IOMMU_IOAS_MAP_WRITEABLE |
+					IOMMU_IOAS_MAP_READABLE);
+	args->err = args->rc ? errno : 0;
+	__atomic_store_n(&args->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+TEST_F(iommufd_ioas, readers_during_map)
+{
+	const __u64 iova = self->base_iova + 64 * PAGE_SIZE;
+	struct map_during_args args = {
+		.fd = self->fd,
+		.ioas_id = self->ioas_id,
+		.buf = (uint8_t *)buffer + PAGE_SIZE,
+		.iova = self->base_iova + 128 * PAGE_SIZE,
+	};
+	struct iommu_iova_range ranges[4];
+	__u64 alignment, dst_iova;
+	__u32 num = 4, ioas2;
+	uint8_t tmp[16];
+	pthread_t thread;
+	int access_fd, i;
+	long knob = -1;
+
+	if (!race_knob_set("map_delay_ms", 0))
+		SKIP(return, "no " RACE_KNOB_DIR "map_delay_ms");
+
+	test_ioctl_ioas_alloc(&ioas2);
+	test_ioctl_ioas_map_fixed(buffer, PAGE_SIZE, iova);
+	test_cmd_create_access(self->ioas_id, &access_fd, 0);
+
+	ASSERT_TRUE(race_knob_set("map_delay_ms", MAP_DELAY_MS));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, map_during_thread, &args));
+	/* The knob goes back to 0 as the MAP enters its delay */
+	for (i = 0; i < 5000 && knob; i++) {
+		usleep(1000);
+		knob = race_knob_get("map_delay_ms");
+	}
+	ASSERT_EQ(0, knob);
+
+	test_ioctl_ioas_iova_ranges(self->ioas_id, ranges, &num, &alignment);
+	test_cmd_access_rw(access_fd, iova + 8, tmp, sizeof(tmp), 0);
+	EXPECT_EQ(0, memcmp(tmp, (uint8_t *)buffer + 8, sizeof(tmp)));
+	test_ioctl_ioas_copy(0, ioas2, self->ioas_id, PAGE_SIZE, iova,
+			     &dst_iova);
+	/* What is being mapped is not there yet */
+	test_err_access_rw(ENOENT, access_fd, args.iova, tmp, sizeof(tmp), 0);
+	test_err_ioctl_ioas_copy(ENOENT, 0, ioas2, self->ioas_id, PAGE_SIZE,
+				 args.iova, &dst_iova);
+	/* None of that waited for the MAP */
+	EXPECT_FALSE(__atomic_load_n(&args.done, __ATOMIC_ACQUIRE));
+
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	race_knob_set("map_delay_ms", 0);
+	ASSERT_EQ(0, args.rc);
+	test_cmd_access_rw(access_fd, args.iova + 8, tmp, sizeof(tmp), 0);
+	EXPECT_EQ(0, memcmp(tmp, (uint8_t *)buffer + PAGE_SIZE + 8,
+			    sizeof(tmp)));
+	if (self->ndomains)
+		check_map_all(args.iova, PAGE_SIZE, args.buf);
+
+	close(access_fd);
+	test_ioctl_destroy(ioas2);
+	test_ioctl_ioas_unmap(args.iova, PAGE_SIZE);
+	test_ioctl_ioas_unmap(iova, PAGE_SIZE);
+}
+
 /* Thread @tid of this process sleeps uninterruptibly (state D) */
 static bool race_thread_in_d(pid_t tid)
 {
