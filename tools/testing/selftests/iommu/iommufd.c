@@ -2217,12 +2217,13 @@ TEST_F(iommufd_ioas, readers_during_map)
 	test_ioctl_ioas_iova_ranges(self->ioas_id, ranges, &num, &alignment);
 	test_cmd_access_rw(access_fd, iova + 8, tmp, sizeof(tmp), 0);
 	EXPECT_EQ(0, memcmp(tmp, (uint8_t *)buffer + 8, sizeof(tmp)));
-	test_ioctl_ioas_copy(0, ioas2, self->ioas_id, PAGE_SIZE, iova,
-			     &dst_iova);
+	test_ioctl_ioas_copy(IOMMU_IOAS_MAP_READABLE, ioas2, self->ioas_id,
+			     PAGE_SIZE, iova, &dst_iova);
 	/* What is being mapped is not there yet */
 	test_err_access_rw(ENOENT, access_fd, args.iova, tmp, sizeof(tmp), 0);
-	test_err_ioctl_ioas_copy(ENOENT, 0, ioas2, self->ioas_id, PAGE_SIZE,
-				 args.iova, &dst_iova);
+	test_err_ioctl_ioas_copy(ENOENT, IOMMU_IOAS_MAP_READABLE, ioas2,
+				 self->ioas_id, PAGE_SIZE, args.iova,
+				 &dst_iova);
 	/* None of that waited for the MAP */
 	EXPECT_FALSE(__atomic_load_n(&args.done, __ATOMIC_ACQUIRE));
 
