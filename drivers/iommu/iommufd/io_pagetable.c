@@ -7,7 +7,9 @@
  * Every function taking both locks takes domains_rwsem first, then
  * iova_rwsem; changing the set of domains or accesses takes both for
  * write, changing the areas takes iova_rwsem for write (and domains_rwsem
- * for read, to walk the domains to fill).
+ * for read, to walk the domains to fill), through iopt_iova_write_lock().
+ * A MAP fills its areas, and undoes a failed fill, with iova_rwsem
+ * downgraded to read (io_pagetable.h).
  */
 #include <linux/mm.h>
 #include <linux/iommu.h>
@@ -53,7 +55,7 @@ static struct iopt_area *iopt_area_at(struct io_pagetable *iopt,
 {
 	struct iopt_area *area = iopt_area_touching(iopt, iova, iova);
 
-	return area && !READ_ONCE(area->filling) ? area : NULL;
+	return area && !iopt_area_filling(area) ? area : NULL;
 }
 
 /* Debug-only: an area is in domains exactly while its IOAS has a domain */
@@ -66,8 +68,8 @@ static void iopt_check_invariants(struct io_pagetable *iopt)
 		return;
 	lockdep_assert_held(&iopt->iova_rwsem);
 	for (area = iopt_area_first(iopt); area; area = iopt_area_next(area)) {
-		if (area->filling)
-			continue;
+		/* Only a MAP sees its own areas filling, and not here */
+		WARN_ON(iopt_area_filling(area));
 		WARN_ON(area->in_domains != has_domains);
 		WARN_ON(iopt_area_iova(area) % iopt->iova_alignment);
 	}
@@ -89,6 +91,28 @@ void iopt_init_table(struct io_pagetable *iopt)
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
 	iopt->iova_alignment = 1;
+	atomic_set(&iopt->unfilling, 0);
+	init_waitqueue_head(&iopt->unfill_wq);
+}
+
+/**
+ * iopt_iova_write_lock() - Take iova_rwsem for write to change the trees
+ * @iopt: The io_pagetable
+ *
+ * A MAP that failed to fill its areas takes them out again under the write
+ * lock; until it has, they are in area_itree, marked filling. Wait for it,
+ * so that no writer sees such an area. Unlock with up_write().
+ *
+ * Context: Process context; sleeps. May hold domains_rwsem, not iova_rwsem.
+ */
+void iopt_iova_write_lock(struct io_pagetable *iopt)
+{
+	down_write(&iopt->iova_rwsem);
+	while (atomic_read(&iopt->unfilling)) {
+		up_write(&iopt->iova_rwsem);
+		wait_event(iopt->unfill_wq, !atomic_read(&iopt->unfilling));
+		down_write(&iopt->iova_rwsem);
+	}
 }
 
 static void iopt_free_itree(struct rb_root_cached *root, size_t offset)
@@ -220,7 +244,7 @@ int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 {
 	int rc;
 
-	down_write(&iopt->iova_rwsem);
+	iopt_iova_write_lock(iopt);
 	rc = __iopt_reserve_iova(iopt, start, last, owner);
 	up_write(&iopt->iova_rwsem);
 	return rc;
@@ -267,7 +291,7 @@ int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
 	if (iommufd_should_fail())
 		return -EINVAL;
 
-	down_write(&iopt->iova_rwsem);
+	iopt_iova_write_lock(iopt);
 	iommu_get_resv_regions(dev, &resv_regions);
 	list_for_each_entry(resv, &resv_regions, list) {
 		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE || !resv->length)
@@ -302,7 +326,7 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
 	struct interval_tree_node *node;
 	struct rb_root_cached old;
 
-	down_write(&iopt->iova_rwsem);
+	iopt_iova_write_lock(iopt);
 	for (node = interval_tree_iter_first(allowed_iova, 0, ULONG_MAX); node;
 	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 		if (interval_tree_iter_first(&iopt->reserved_itree,
@@ -529,7 +553,7 @@ static int iopt_map_pages(struct io_pagetable *iopt,
 	int rc;
 
 	down_read(&iopt->domains_rwsem);
-	down_write(&iopt->iova_rwsem);
+	iopt_iova_write_lock(iopt);
 
 	if (length % iopt->iova_alignment) {
 		rc = -EINVAL;
@@ -590,7 +614,7 @@ static int iopt_map_pages(struct io_pagetable *iopt,
 
 	/* Nothing can fail any more: the areas take the references */
 	list_for_each_entry(elm, pages_list, next) {
-		WRITE_ONCE(elm->area->filling, false);
+		smp_store_release(&elm->area->filling, false);
 		elm->pages = NULL;
 		elm->area = NULL;
 	}
@@ -603,12 +627,16 @@ err_unfill:
 	/* The failed area unfilled itself; the ones before it are filled */
 	list_for_each_entry_continue_reverse(elm, pages_list, next)
 		iopt_area_unfill_domains(elm->area, iopt, ULONG_MAX);
+	/* Writers that come in between wait (iopt_iova_write_lock()) */
+	atomic_inc(&iopt->unfilling);
 	up_read(&iopt->iova_rwsem);
 	down_write(&iopt->iova_rwsem);
 	list_for_each_entry(elm, pages_list, next) {
 		interval_tree_remove(&elm->area->node, &iopt->area_itree);
 		elm->area->pages = NULL;
 	}
+	if (atomic_dec_and_test(&iopt->unfilling))
+		wake_up_all(&iopt->unfill_wq);
 out_unlock:
 	iopt_check_invariants(iopt);
 	up_write(&iopt->iova_rwsem);
@@ -821,7 +849,7 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt,
 
 again:
 	down_read(&iopt->domains_rwsem);
-	down_write(&iopt->iova_rwsem);
+	iopt_iova_write_lock(iopt);
 	while ((area = iopt_area_touching(iopt, start, last))) {
 		unsigned long area_iova = iopt_area_iova(area);
 		unsigned long area_length = iopt_area_length(area);
@@ -829,14 +857,6 @@ again:
 		if (area_iova < start || iopt_area_last_iova(area) > last) {
 			rc = -ENOENT;
 			break;
-		}
-
-		/* A failed MAP taking its areas out again: let it */
-		if (area->filling) {
-			up_write(&iopt->iova_rwsem);
-			up_read(&iopt->domains_rwsem);
-			cond_resched();
-			goto again;
 		}
 
 		/* No pinner runs: they hold iova_rwsem for read */
@@ -1154,8 +1174,8 @@ static int iopt_clear_dirty_data(struct io_pagetable *iopt,
 
 	iommu_iotlb_gather_init(&gather);
 	for (area = iopt_area_first(iopt); area; area = iopt_area_next(area)) {
-		/* Being mapped now: nothing DMA could have dirtied yet */
-		if (READ_ONCE(area->filling))
+		/* Being mapped now: a hole, as to every reader */
+		if (iopt_area_filling(area))
 			continue;
 		rc = ops->read_and_clear_dirty(domain, iopt_area_iova(area),
 					       iopt_area_length(area), 0,

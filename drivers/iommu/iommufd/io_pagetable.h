@@ -36,11 +36,13 @@
  *   A MAP (or COPY) places its areas in area_itree under iova_rwsem held
  *   for write, marked "filling", then downgrades to read for the long
  *   part, pinning and filling the domains: readers of the IOAS (IOVA
- *   ranges, accesses, COPY from it, dirty bitmaps) go on meanwhile and
- *   take a filling area for a hole; writers wait for the whole MAP, as
- *   it holds iova_rwsem for read until the areas are done. A MAP that
- *   fails takes iova_rwsem for write again to take its areas out: only in
- *   that window can a writer meet a filling area, and it leaves it alone.
+ *   ranges, accesses, COPY from it, dirty bitmaps) go on meanwhile, unless
+ *   a writer queued up, and take a filling area for a hole; writers wait
+ *   for the whole MAP, as it holds iova_rwsem for read until the areas
+ *   are done. A MAP that fails undoes its fill under the read lock, then
+ *   takes iova_rwsem for write again to take its areas out; writers that
+ *   get the lock in between wait for that (iopt_iova_write_lock()), so no
+ *   writer ever sees a filling area.
  *
  * Locks: see the lock order in iommufd_private.h. The IOVA trees are
  * protected by iopt->iova_rwsem, the pins and the two trees of a pages
@@ -70,7 +72,7 @@ struct iopt_pages;
  * @in_domains: Pinned and mapped into every domain of @iopt
  * @prevent_access: Being unmapped: accesses may not pin it any more
  * @filling: Its MAP is pinning and filling domains (see the model above);
- *	     set and cleared by the mapper, read with READ_ONCE() by others
+ *	     set and cleared by the mapper, read by iopt_area_filling()
  * @num_accesses: Access pins made through this area (pages->mutex)
  */
 struct iopt_area {
@@ -85,6 +87,12 @@ struct iopt_area {
 	bool filling;
 	unsigned int num_accesses;
 };
+
+/* Cleared (smp_store_release()) once the area's fill is complete */
+static inline bool iopt_area_filling(struct iopt_area *area)
+{
+	return smp_load_acquire(&area->filling);
+}
 
 static inline unsigned long iopt_area_iova(struct iopt_area *area)
 {

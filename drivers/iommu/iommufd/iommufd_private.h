@@ -265,6 +265,9 @@ static inline void iommufd_object_put_user(struct iommufd_object *obj)
  * @disable_large_pages: IOMMU_OPTION_HUGE_PAGES was set to 0
  * @iova_alignment: What every area's IOVA, length and page offset are a
  *		    multiple of; 1 to PAGE_SIZE
+ * @unfilling: MAPs that failed and are taking their areas, still marked
+ *	       filling, out of @area_itree again (io_pagetable.h)
+ * @unfill_wq: Woken when @unfilling drops to 0
  */
 struct io_pagetable {
 	struct rw_semaphore domains_rwsem;
@@ -277,9 +280,12 @@ struct io_pagetable {
 	struct rb_root_cached reserved_itree;
 	u8 disable_large_pages;
 	unsigned long iova_alignment;
+	atomic_t unfilling;
+	wait_queue_head_t unfill_wq;
 };
 
 void iopt_init_table(struct io_pagetable *iopt);
+void iopt_iova_write_lock(struct io_pagetable *iopt);
 void iopt_destroy_table(struct io_pagetable *iopt);
 int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 			unsigned long *iova, void __user *uptr,

@@ -320,7 +320,7 @@ static int iommufd_vfio_split_area(struct io_pagetable *iopt,
 	}
 
 	down_read(&iopt->domains_rwsem);
-	down_write(&iopt->iova_rwsem);
+	iopt_iova_write_lock(iopt);
 
 	node = interval_tree_iter_first(&iopt->area_itree, iova - 1, iova);
 	if (!node)
@@ -335,8 +335,8 @@ static int iommufd_vfio_split_area(struct io_pagetable *iopt,
 		rc = -EINVAL;
 		goto out_unlock;
 	}
-	/* Being unmapped right now, or a failed MAP taking it out */
-	if (area->prevent_access || area->filling) {
+	/* Being unmapped right now */
+	if (area->prevent_access) {
 		rc = -EBUSY;
 		goto out_unlock;
 	}
@@ -400,10 +400,17 @@ out_free_lhs:
 static bool iommufd_vfio_range_mapped(struct io_pagetable *iopt,
 				      unsigned long iova, unsigned long last)
 {
-	bool mapped;
+	struct interval_tree_node *node;
+	bool mapped = false;
 
 	down_read(&iopt->iova_rwsem);
-	mapped = interval_tree_iter_first(&iopt->area_itree, iova, last);
+	for (node = interval_tree_iter_first(&iopt->area_itree, iova, last);
+	     node && !mapped;
+	     node = interval_tree_iter_next(node, iova, last)) {
+		/* One a MAP is filling is not there yet */
+		mapped = !iopt_area_filling(container_of(node, struct iopt_area,
+							 node));
+	}
 	up_read(&iopt->iova_rwsem);
 	return mapped;
 }

@@ -2154,7 +2154,7 @@ static long race_knob_get(const char *name)
  * still running when they are done. The IOVA being mapped is a hole to
  * them until the MAP returns; then it reads like any other.
  */
-#define MAP_DELAY_MS 1000
+#define MAP_DELAY_MS 2000
 
 struct map_during_args {
 	int fd;
@@ -2181,6 +2181,13 @@ static void *map_during_thread(void *data)
 	return NULL;
 }
 
+/* Each reader's return value and errno, taken while the MAP waits */
+struct map_during_readers {
+	int ranges, rw, copy, rw_new, copy_new;
+	int ranges_err, rw_err, copy_err, rw_new_err, copy_new_err;
+	bool map_done;
+};
+
 TEST_F(iommufd_ioas, readers_during_map)
 {
 	const __u64 iova = self->base_iova + 64 * PAGE_SIZE;
@@ -2191,12 +2198,19 @@ TEST_F(iommufd_ioas, readers_during_map)
 		.iova = self->base_iova + 128 * PAGE_SIZE,
 	};
 	struct iommu_iova_range ranges[4];
-	__u64 alignment, dst_iova;
-	__u32 num = 4, ioas2;
-	uint8_t tmp[16];
-	pthread_t thread;
+	struct iommu_ioas_iova_ranges ranges_cmd = {
+		.size = sizeof(ranges_cmd),
+		.ioas_id = self->ioas_id,
+		.num_iovas = 4,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+	struct map_during_readers r = {};
+	uint8_t tmp[16], tmp_new[16];
+	__u64 dst_iova, dst_new;
 	int access_fd, i;
+	pthread_t thread;
 	long knob = -1;
+	__u32 ioas2;
 
 	if (!race_knob_set("map_delay_ms", 0))
 		SKIP(return, "no " RACE_KNOB_DIR "map_delay_ms");
@@ -2212,24 +2226,43 @@ TEST_F(iommufd_ioas, readers_during_map)
 		usleep(1000);
 		knob = race_knob_get("map_delay_ms");
 	}
-	ASSERT_EQ(0, knob);
 
-	test_ioctl_ioas_iova_ranges(self->ioas_id, ranges, &num, &alignment);
-	test_cmd_access_rw(access_fd, iova + 8, tmp, sizeof(tmp), 0);
-	EXPECT_EQ(0, memcmp(tmp, (uint8_t *)buffer + 8, sizeof(tmp)));
-	test_ioctl_ioas_copy(IOMMU_IOAS_MAP_READABLE, ioas2, self->ioas_id,
-			     PAGE_SIZE, iova, &dst_iova);
+	/* Taken first, checked once the MAP is joined */
+	r.ranges = ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &ranges_cmd);
+	r.ranges_err = errno;
+	r.rw = _test_cmd_access_rw(self->fd, access_fd, iova + 8, tmp,
+				   sizeof(tmp), 0);
+	r.rw_err = errno;
+	r.copy = _test_ioctl_ioas_copy(self->fd, IOMMU_IOAS_MAP_READABLE,
+				       ioas2, self->ioas_id, PAGE_SIZE, iova,
+				       &dst_iova);
+	r.copy_err = errno;
 	/* What is being mapped is not there yet */
-	test_err_access_rw(ENOENT, access_fd, args.iova, tmp, sizeof(tmp), 0);
-	test_err_ioctl_ioas_copy(ENOENT, IOMMU_IOAS_MAP_READABLE, ioas2,
-				 self->ioas_id, PAGE_SIZE, args.iova,
-				 &dst_iova);
+	r.rw_new = _test_cmd_access_rw(self->fd, access_fd, args.iova, tmp_new,
+				       sizeof(tmp_new), 0);
+	r.rw_new_err = errno;
+	r.copy_new = _test_ioctl_ioas_copy(self->fd, IOMMU_IOAS_MAP_READABLE,
+					   ioas2, self->ioas_id, PAGE_SIZE,
+					   args.iova, &dst_new);
+	r.copy_new_err = errno;
 	/* None of that waited for the MAP */
-	EXPECT_FALSE(__atomic_load_n(&args.done, __ATOMIC_ACQUIRE));
+	r.map_done = __atomic_load_n(&args.done, __ATOMIC_ACQUIRE);
 
-	ASSERT_EQ(0, pthread_join(thread, NULL));
 	race_knob_set("map_delay_ms", 0);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(0, knob);
 	ASSERT_EQ(0, args.rc);
+	EXPECT_EQ(0, r.ranges);
+	EXPECT_EQ(0, r.rw);
+	EXPECT_EQ(0, memcmp(tmp, (uint8_t *)buffer + 8, sizeof(tmp)));
+	EXPECT_EQ(0, r.copy);
+	EXPECT_EQ(-1, r.rw_new);
+	EXPECT_EQ(ENOENT, r.rw_new_err);
+	EXPECT_EQ(-1, r.copy_new);
+	EXPECT_EQ(ENOENT, r.copy_new_err);
+	EXPECT_FALSE(r.map_done);
+
+	/* Mapped now: it reads like any other */
 	test_cmd_access_rw(access_fd, args.iova + 8, tmp, sizeof(tmp), 0);
 	EXPECT_EQ(0, memcmp(tmp, (uint8_t *)buffer + PAGE_SIZE + 8,
 			    sizeof(tmp)));
