@@ -630,6 +630,7 @@ err_unfill:
 	/* Writers that come in between wait (iopt_iova_write_lock()) */
 	atomic_inc(&iopt->unfilling);
 	up_read(&iopt->iova_rwsem);
+	iommufd_test_unfill_delay();
 	down_write(&iopt->iova_rwsem);
 	list_for_each_entry(elm, pages_list, next) {
 		interval_tree_remove(&elm->area->node, &iopt->area_itree);

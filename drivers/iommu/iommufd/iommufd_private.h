@@ -564,7 +564,7 @@ static inline bool iommufd_vfio_compat_opened_as_container(struct file *filp)
  * CONFIG_IOMMUFD_TEST: the mock driver and IOMMU_TEST_CMD (selftest.c),
  * the fault-injection points the fail_nth selftest sweeps, and the delays
  * that open windows for the selftest (the IOMMU_DESTROY race, an access's
- * unmap, readers during a MAP: debugfs iommufd/, see selftest.c); without
+ * unmap, readers during a MAP, writers during a failed one: debugfs iommufd/, see selftest.c); without
  * it they compile to nothing.
  */
 #ifdef CONFIG_IOMMUFD_TEST
@@ -578,6 +578,7 @@ void iommufd_test_destroy_delay(void);
 void iommufd_test_attach_delay(void);
 void iommufd_test_attach_raised(void);
 void iommufd_test_map_delay(void);
+void iommufd_test_unfill_delay(void);
 extern size_t iommufd_test_memory_limit;
 #else
 static inline bool iommufd_should_fail(void)
@@ -612,6 +613,10 @@ static inline void iommufd_test_attach_raised(void)
 }
 
 static inline void iommufd_test_map_delay(void)
+{
+}
+
+static inline void iommufd_test_unfill_delay(void)
 {
 }
 #endif

@@ -124,6 +124,11 @@ bool iommufd_should_fail(void)
  *	fills the domains, holding what it holds there: a test reads the
  *	IOAS meanwhile.
  *
+ *   /sys/kernel/debug/iommufd/unfill_delay_ms
+ *	the next MAP whose fill failed sleeps that long, at most
+ *	MAP_DELAY_MAX_MS, between dropping iova_rwsem and taking it for
+ *	write to take its areas out again: a test's writers come in there.
+ *
  * Each is one-shot: the delay that fires puts 0 back, so a test reading 0
  * afterwards knows its window was reached, and a test killed midway leaves
  * no delay behind. The test still writes 0 before and after.
@@ -136,6 +141,7 @@ static u32 iommufd_test_destroy_delay_ms;
 static u32 iommufd_test_attach_delay_ms;
 static u32 iommufd_test_access_unmap_delay_ms;
 static u32 iommufd_test_map_delay_ms;
+static u32 iommufd_test_unfill_delay_ms;
 /* The delayed attach: 1 while in its delay, 2 once past its raise */
 static atomic_t iommufd_test_attach_stage = ATOMIC_INIT(0);
 
@@ -188,6 +194,19 @@ void iommufd_test_attach_delay(void)
 void iommufd_test_map_delay(void)
 {
 	u32 ms = iommufd_test_take_delay(&iommufd_test_map_delay_ms);
+
+	if (ms)
+		msleep(min_t(u32, ms, MAP_DELAY_MAX_MS));
+}
+
+/**
+ * iommufd_test_unfill_delay() - The delay of unfill_delay_ms, if set
+ *
+ * Context: Process context; sleeps.
+ */
+void iommufd_test_unfill_delay(void)
+{
+	u32 ms = iommufd_test_take_delay(&iommufd_test_unfill_delay_ms);
 
 	if (ms)
 		msleep(min_t(u32, ms, MAP_DELAY_MAX_MS));
@@ -1658,6 +1677,8 @@ int __init iommufd_test_init(void)
 			   &iommufd_test_access_unmap_delay_ms);
 	debugfs_create_u32("map_delay_ms", 0600, dbgfs_delays,
 			   &iommufd_test_map_delay_ms);
+	debugfs_create_u32("unfill_delay_ms", 0600, dbgfs_delays,
+			   &iommufd_test_unfill_delay_ms);
 
 	selftest_iommu_dev =
 		platform_device_register_simple("iommufd_selftest_iommu",

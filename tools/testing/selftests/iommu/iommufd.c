@@ -2275,6 +2275,132 @@ TEST_F(iommufd_ioas, readers_during_map)
 	test_ioctl_ioas_unmap(iova, PAGE_SIZE);
 }
 
+/* An attribute of the fail_iommufd fault injection (debugfs); NULL: read */
+static bool fail_iommufd_attr(const char *name, const char *val, char *old,
+			      size_t size)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/fail_iommufd/%s",
+		 name);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return false;
+	if (old) {
+		n = read(fd, old, size - 1);
+		if (n <= 0) {
+			close(fd);
+			return false;
+		}
+		old[n] = 0;
+	}
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val);
+}
+
+static void *failed_map_thread(void *data)
+{
+	struct map_during_args *args = data;
+	__u64 iova = args->iova;
+	char path[64];
+	int fd;
+
+	/* fail_iommufd fails this thread's next iommufd fault point: the pin */
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/make-it-fail",
+		 (long)syscall(SYS_gettid));
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		args->rc = -2;
+		if (fd >= 0)
+			close(fd);
+		__atomic_store_n(&args->done, true, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	args->rc = _test_ioctl_ioas_map(args->fd, args->ioas_id, args->buf,
+					PAGE_SIZE, &iova,
+					IOMMU_IOAS_MAP_FIXED_IOVA |
+					IOMMU_IOAS_MAP_WRITEABLE |
+					IOMMU_IOAS_MAP_READABLE);
+	args->err = args->rc ? errno : 0;
+	if (write(fd, "0", 1) != 1)
+		args->rc = -3;
+	close(fd);
+	__atomic_store_n(&args->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A MAP whose fill fails takes its areas out again under iova_rwsem held
+ * for write, which it takes after dropping the read lock (and sleeping
+ * there, unfill_delay_ms). Writers that come in between wait for it and
+ * never see its areas: an UNMAP of its range finds nothing, a MAP at its
+ * IOVA succeeds.
+ */
+TEST_F(iommufd_ioas, writers_during_failed_map)
+{
+	struct map_during_args args = {
+		.fd = self->fd,
+		.ioas_id = self->ioas_id,
+		.buf = buffer,
+		.iova = self->base_iova + 128 * PAGE_SIZE,
+	};
+	char filter[16] = "", prob[16] = "", times[16] = "", verbose[16] = "";
+	int unmap_rc, unmap_err, map_rc, map_err, i;
+	__u64 unmapped = 0, iova = args.iova;
+	pthread_t thread;
+	long knob = -1;
+
+	if (!self->ndomains)
+		SKIP(return, "nothing is pinned without a domain");
+	if (!race_knob_set("unfill_delay_ms", 0) ||
+	    !fail_iommufd_attr("task-filter", "Y", filter, sizeof(filter)))
+		SKIP(return, "no unfill_delay_ms or fail_iommufd in debugfs");
+	ASSERT_TRUE(fail_iommufd_attr("probability", "100", prob,
+				      sizeof(prob)));
+	ASSERT_TRUE(fail_iommufd_attr("times", "1", times, sizeof(times)));
+	ASSERT_TRUE(fail_iommufd_attr("verbose", "0", verbose,
+				      sizeof(verbose)));
+	ASSERT_TRUE(fail_iommufd_attr("interval", "1", NULL, 0));
+
+	ASSERT_TRUE(race_knob_set("unfill_delay_ms", MAP_DELAY_MS));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, failed_map_thread, &args));
+	/* The knob goes back to 0 as the failed MAP enters its delay */
+	for (i = 0; i < 5000 && knob; i++) {
+		usleep(1000);
+		knob = race_knob_get("unfill_delay_ms");
+	}
+	unmap_rc = _test_ioctl_ioas_unmap(self->fd, self->ioas_id, args.iova,
+					  PAGE_SIZE, &unmapped);
+	unmap_err = errno;
+	map_rc = _test_ioctl_ioas_map(self->fd, self->ioas_id,
+				      (uint8_t *)buffer + 2 * PAGE_SIZE,
+				      PAGE_SIZE, &iova,
+				      IOMMU_IOAS_MAP_FIXED_IOVA |
+				      IOMMU_IOAS_MAP_WRITEABLE |
+				      IOMMU_IOAS_MAP_READABLE);
+	map_err = errno;
+
+	race_knob_set("unfill_delay_ms", 0);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	fail_iommufd_attr("probability", prob, NULL, 0);
+	fail_iommufd_attr("times", times, NULL, 0);
+	fail_iommufd_attr("verbose", verbose, NULL, 0);
+	fail_iommufd_attr("task-filter", filter, NULL, 0);
+	ASSERT_EQ(0, knob);
+	EXPECT_EQ(-1, args.rc);
+	EXPECT_EQ(ENOMEM, args.err);
+	EXPECT_EQ(-1, unmap_rc);
+	EXPECT_EQ(ENOENT, unmap_err);
+	EXPECT_EQ(0, unmapped);
+	ASSERT_EQ(0, map_rc);
+	EXPECT_EQ(0, map_err);
+	check_map_all(args.iova, PAGE_SIZE, (uint8_t *)buffer + 2 * PAGE_SIZE);
+	test_ioctl_ioas_unmap(args.iova, PAGE_SIZE);
+}
+
 /* Thread @tid of this process sleeps uninterruptibly (state D) */
 static bool race_thread_in_d(pid_t tid)
 {
