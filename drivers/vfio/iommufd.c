@@ -98,11 +98,6 @@ static void vfio_iommufd_unbind_obj(struct vfio_device *device)
 	}
 }
 
-static bool vfio_iommufd_bound(struct vfio_device *device)
-{
-	return device->iommufd_device || device->iommufd_access;
-}
-
 /**
  * vfio_iommufd_bind() - Bind a device to an iommufd and open it
  * @device: The device; not open through any path
@@ -408,6 +403,11 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_get_dev_id);
  * device is attached to the compat IOAS of the iommufd while it is open,
  * and detached when it is closed.
  */
+
+static bool vfio_iommufd_bound(struct vfio_device *device)
+{
+	return device->iommufd_device || device->iommufd_access;
+}
 
 /* Bind @device to @ictx unless it is bound already */
 static int vfio_iommufd_group_bind(struct vfio_device *device,
