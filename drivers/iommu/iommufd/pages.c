@@ -185,25 +185,45 @@ static int pages_pfn(struct iopt_pages *pages, unsigned long index,
 	return 0;
 }
 
+/* PFNs handled per walk of pinned_pfns: the batch of these helpers */
+#define PFN_BATCH 64
+
 /*
- * Unpin [start, last], all pinned; contiguous PFNs go back in one call.
- * Cannot fail and does not allocate.
+ * The PFNs of the @n pinned indices from @index, in one walk; the same
+ * contract as pages_pfn()
  */
-static void pages_unpin_range(struct iopt_pages *pages, unsigned long start,
-			      unsigned long last)
+static int pages_read_pfns(struct iopt_pages *pages, unsigned long index,
+			   unsigned int n, unsigned long *pfns)
 {
-	unsigned long run_pfn = 0, run_len = 0, index;
+	XA_STATE(xas, &pages->pinned_pfns, index);
+	unsigned int i;
+	void *entry;
+	int rc = 0;
 
 	lockdep_assert_held(&pages->mutex);
 
-	for (index = start; index <= last; index++) {
-		void *entry = xa_erase(&pages->pinned_pfns, index);
-		unsigned long pfn;
+	rcu_read_lock();
+	for (i = 0; i < n; i++) {
+		entry = i ? xas_next(&xas) : xas_load(&xas);
+		if (WARN_ON_ONCE(!xa_is_value(entry))) {
+			rc = -EFAULT;
+			break;
+		}
+		pfns[i] = xa_to_value(entry);
+	}
+	rcu_read_unlock();
+	return rc;
+}
 
-		if (WARN_ON(!xa_is_value(entry)))
-			continue;
-		pfn = xa_to_value(entry);
-		if (run_len && run_pfn + run_len == pfn) {
+/* Unpin @n PFNs; contiguous ones go back in one call */
+static void pages_unpin_pfns(struct iopt_pages *pages, unsigned long *pfns,
+			     unsigned int n)
+{
+	unsigned long run_pfn = 0, run_len = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (run_len && run_pfn + run_len == pfns[i]) {
 			run_len++;
 			continue;
 		}
@@ -211,16 +231,82 @@ static void pages_unpin_range(struct iopt_pages *pages, unsigned long start,
 			unpin_user_page_range_dirty_lock(pfn_to_page(run_pfn),
 							 run_len,
 							 pages->writable);
-		run_pfn = pfn;
+		run_pfn = pfns[i];
 		run_len = 1;
-		cond_resched();
 	}
 	if (run_len)
 		unpin_user_page_range_dirty_lock(pfn_to_page(run_pfn), run_len,
 						 pages->writable);
+}
+
+/*
+ * Unpin [start, last], all pinned: PFN_BATCH entries taken out of
+ * pinned_pfns per walk, under its lock, then unpinned outside it.
+ * Cannot fail and does not allocate.
+ */
+static void pages_unpin_range(struct iopt_pages *pages, unsigned long start,
+			      unsigned long last)
+{
+	XA_STATE(xas, &pages->pinned_pfns, start);
+	unsigned long pfns[PFN_BATCH], found = 0, index = start;
+	unsigned int n;
+	void *entry;
+
+	lockdep_assert_held(&pages->mutex);
+
+	do {
+		n = 0;
+		xas_lock(&xas);
+		xas_for_each(&xas, entry, last) {
+			index = xas.xa_index;
+			if (!WARN_ON(!xa_is_value(entry)))
+				pfns[n++] = xa_to_value(entry);
+			xas_store(&xas, NULL);
+			if (n == PFN_BATCH)
+				break;
+		}
+		xas_unlock(&xas);
+		/*
+		 * Not xas_pause(): the store may have freed the node it would
+		 * step over, the walk goes on from the index after the last
+		 */
+		xas_set(&xas, index + 1);
+		pages_unpin_pfns(pages, pfns, n);
+		found += n;
+		cond_resched();
+	} while (n == PFN_BATCH);
+	WARN_ON(found != last - start + 1);
 
 	pages->npinned -= last - start + 1;
 	pages_uncharge(pages, last - start + 1);
+}
+
+/*
+ * Store the PFNs of @n pages just pinned at @index.. in one walk. Returns
+ * how many were stored: all, or on an allocation failure the ones before
+ * it (*rc set).
+ */
+static unsigned long pages_store_pfns(struct iopt_pages *pages,
+				      unsigned long index, struct page **plist,
+				      unsigned long n, int *rc)
+{
+	XA_STATE(xas, &pages->pinned_pfns, index);
+	unsigned long i = 0;
+
+	lockdep_assert_held(&pages->mutex);
+
+	do {
+		xas_lock(&xas);
+		for (; i < n; i++) {
+			xas_store(&xas, xa_mk_value(page_to_pfn(plist[i])));
+			if (xas_error(&xas))
+				break;
+			xas_next(&xas);
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
+	*rc = xas_error(&xas);
+	return i;
 }
 
 /*
@@ -292,21 +378,13 @@ static int pages_pin_range(struct iopt_pages *pages, unsigned long start,
 		if (npinned < n)
 			pages_uncharge(pages, n - npinned);
 
-		for (i = 0; i < npinned; i++) {
-			void *old;
-
-			old = xa_store(&pages->pinned_pfns, index,
-				       xa_mk_value(page_to_pfn(plist[i])),
-				       GFP_KERNEL_ACCOUNT);
-			if (xa_is_err(old)) {
-				rc = xa_err(old);
-				unpin_user_pages(plist + i, npinned - i);
-				pages_uncharge(pages, npinned - i);
-				break;
-			}
-			pages->npinned++;
-			index++;
+		i = pages_store_pfns(pages, index, plist, npinned, &rc);
+		if (rc) {
+			unpin_user_pages(plist + i, npinned - i);
+			pages_uncharge(pages, npinned - i);
 		}
+		pages->npinned += i;
+		index += i;
 		*next = index;
 		if (rc)
 			break;
@@ -389,7 +467,8 @@ static int area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 	unsigned long start_byte = area->pages_offset;
 	unsigned long end_byte = start_byte + iopt_area_length(area);
 	unsigned long run_iova = iopt_area_iova(area);
-	unsigned long run_len = 0, index, pfn;
+	unsigned long run_len = 0, index, pfns[PFN_BATCH];
+	unsigned int batch = 0, b = 0;
 	phys_addr_t run_phys = 0;
 	int rc;
 
@@ -399,10 +478,15 @@ static int area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 		unsigned long pg_end = min(end_byte, (index + 1) << PAGE_SHIFT);
 		phys_addr_t phys;
 
-		rc = pages_pfn(area->pages, index, &pfn);
-		if (rc)
-			goto err_unmap;
-		phys = PFN_PHYS(pfn) + (pg_start & ~PAGE_MASK);
+		if (b == batch) {
+			batch = min_t(unsigned long, PFN_BATCH,
+				      iopt_area_last_index(area) - index + 1);
+			b = 0;
+			rc = pages_read_pfns(area->pages, index, batch, pfns);
+			if (rc)
+				goto err_unmap;
+		}
+		phys = PFN_PHYS(pfns[b++]) + (pg_start & ~PAGE_MASK);
 
 		if (run_len &&
 		    (disable_large_pages || run_phys + run_len != phys)) {
