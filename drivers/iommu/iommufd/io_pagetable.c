@@ -614,6 +614,7 @@ static int iopt_map_pages(struct io_pagetable *iopt,
 
 	/* Nothing can fail any more: the areas take the references */
 	list_for_each_entry(elm, pages_list, next) {
+		/* Pairs with iopt_area_filling(): the fill is seen done */
 		smp_store_release(&elm->area->filling, false);
 		elm->pages = NULL;
 		elm->area = NULL;

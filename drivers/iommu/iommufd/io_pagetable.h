@@ -88,9 +88,9 @@ struct iopt_area {
 	unsigned int num_accesses;
 };
 
-/* Cleared (smp_store_release()) once the area's fill is complete */
 static inline bool iopt_area_filling(struct iopt_area *area)
 {
+	/* Pairs with the release of iopt_map_pages() once the fill is done */
 	return smp_load_acquire(&area->filling);
 }
 

@@ -564,8 +564,8 @@ static inline bool iommufd_vfio_compat_opened_as_container(struct file *filp)
  * CONFIG_IOMMUFD_TEST: the mock driver and IOMMU_TEST_CMD (selftest.c),
  * the fault-injection points the fail_nth selftest sweeps, and the delays
  * that open windows for the selftest (the IOMMU_DESTROY race, an access's
- * unmap, readers during a MAP, writers during a failed one: debugfs iommufd/, see selftest.c); without
- * it they compile to nothing.
+ * unmap, readers during a MAP, writers during a failed one: debugfs
+ * iommufd/, see selftest.c); without it they compile to nothing.
  */
 #ifdef CONFIG_IOMMUFD_TEST
 int iommufd_test(struct iommufd_ucmd *ucmd);
