@@ -5,7 +5,7 @@
 # fails on a time.
 #
 #   rig/bench.sh [--modes "legacy scalable"] [--mem MIB] [--reps N]
-#                [--smoke] [--kernel BZIMAGE] [--report]
+#                [--smoke] [--kernel BZIMAGE] [--report] [--guest "ARGS"]
 #
 #   --modes   VT-d modes to boot, one boot each (default: legacy scalable)
 #   --mem     guest RAM in MiB (default 3072: 1 GiB of memory to map and
@@ -15,6 +15,8 @@
 #   --smoke   the guest program's --smoke: every request once, tiny sizes
 #   --kernel  boot this bzImage instead of building the bench variant
 #   --report  no VM: table and plots from build/bench/results.txt again
+#   --guest   more options of the guest program, e.g. "--map-only
+#             --memtypes 4k,thp --max-mib 256" (bench.c lists them)
 #
 # The kernel is the "bench" config variant (rig/config/bench.config over
 # guest.config: CONFIG_IOMMUFD_VFIO_CONTAINER=n, so /dev/vfio/vfio is VFIO's
@@ -36,6 +38,7 @@ reps=
 smoke=
 kernel=
 report_only=0
+guest=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--modes) modes=$2; shift 2 ;;
@@ -44,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--smoke) smoke=--smoke; shift ;;
 	--kernel) kernel=$2; shift 2 ;;
 	--report) report_only=1; shift ;;
+	--guest) guest=$2; shift 2 ;;
 	*) die "bench.sh: unknown option $1" ;;
 	esac
 done
@@ -61,7 +65,8 @@ if [ $report_only = 0 ]; then
 			die "bench kernel build failed (build/logs/build-bench.log)"
 		fi
 	fi
-	args=(/rig/bench ${smoke:+"$smoke"} ${reps:+--reps "$reps"})
+	# shellcheck disable=SC2206 # the guest's options, split on purpose
+	args=(/rig/bench ${smoke:+"$smoke"} ${reps:+--reps "$reps"} $guest)
 	: >"$res.new"
 	status=0
 	for m in $modes; do

@@ -44,9 +44,11 @@
  * an in-kernel access, reached through IOMMU_TEST_CMD), info
  * (VFIO_IOMMU_GET_INFO).
  *
- *   bench [--reps N] [--max-mib M] [--smoke]
+ *   bench [--reps N] [--max-mib M] [--smoke] [--map-only]
+ *         [--memtypes hugetlb,thp,4k]
  * --smoke: 1 repetition of 1 and 2 MiB, every request once; fails (exit 1)
  * on a request that fails or pages pinned again, never on a time.
+ * --map-only: only map and unmap; --memtypes: only those memory types.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -87,11 +89,13 @@ static struct {
 	char bdf[PCI_BDF_SIZE];
 	int reps;
 	bool smoke;
+	bool map_only;		/* --map-only: map and unmap, nothing else */
+	unsigned int mts;	/* --memtypes: bit per MT_ */
 	uint64_t max_mib;
 	bool type1;		/* /dev/vfio/vfio is VFIO's own container */
 	bool no_test_cmd;	/* IOMMU_TEST_CMD missing: no rw reader */
 	int failures;
-} B = { .reps = 5 };
+} B = { .reps = 5, .mts = (1 << NR_MT) - 1 };
 
 struct buf {
 	int mt;
@@ -481,9 +485,13 @@ static void run_map_unmap(struct ctx *c, struct buf *b)
 	uint64_t len, t0, t1, t2;
 	int r, ret;
 
-	/* once untimed: first-use allocations of the kernel */
-	ret = c->p->map(c, b->p, IOVA_BASE, SZ_1M) ?:
-	      c->p->unmap(c, IOVA_BASE, SZ_1M);
+	/*
+	 * Once untimed, the whole buffer: first-use allocations of the kernel,
+	 * and every page marked dirty by its first unpin (what the paths that
+	 * come later would get for free)
+	 */
+	ret = c->p->map(c, b->p, IOVA_BASE, b->len) ?:
+	      c->p->unmap(c, IOVA_BASE, b->len);
 	if (ret) {
 		fail("map", ret);
 		return;
@@ -848,6 +856,10 @@ static void run_path(const struct path *p, struct buf *b, void *rw_page)
 	if (ctx_open(&c, p, b->mt))
 		return;
 	run_map_unmap(&c, b);
+	if (B.map_only) {
+		ctx_close(&c);
+		return;
+	}
 	run_kmem(&c, b);
 	if (b->mt == MT_4K) {
 		run_unmap_n(&c, b);
@@ -898,6 +910,46 @@ static void setup(void)
 			    "madvise");
 }
 
+/* How many physically contiguous runs the buffer is (/proc/self/pagemap) */
+static uint64_t phys_runs(struct buf *b)
+{
+	uint64_t off, e, prev = 0, runs = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	for (off = 0; off < b->len; off += PG) {
+		if (pread(fd, &e, sizeof(e),
+			  ((uintptr_t)b->p + off) / PG * sizeof(e)) != sizeof(e)) {
+			runs = 0;
+			break;
+		}
+		e &= (1ULL << 55) - 1;	/* the PFN */
+		if (!off || e != prev + 1)
+			runs++;
+		prev = e;
+	}
+	close(fd);
+	return runs;
+}
+
+/* "4k,thp": the bits of those memory types */
+static unsigned int memtypes(const char *list)
+{
+	unsigned int mts = 0;
+	int mt;
+
+	for (mt = 0; mt < NR_MT; mt++) {
+		const char *p = strstr(list, mt_name[mt]);
+		size_t n = strlen(mt_name[mt]);
+
+		if (p && (p == list || p[-1] == ',') &&
+		    (p[n] == ',' || !p[n]))
+			mts |= 1 << mt;
+	}
+	return mts;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t rw_page[PG] __attribute__((aligned(4096)));
@@ -914,8 +966,12 @@ int main(int argc, char **argv)
 			B.reps = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--max-mib") && i + 1 < argc) {
 			B.max_mib = strtoull(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--map-only")) {
+			B.map_only = true;
+		} else if (!strcmp(argv[i], "--memtypes") && i + 1 < argc) {
+			B.mts = memtypes(argv[++i]);
 		} else {
-			fprintf(stderr, "usage: %s [--reps N] [--max-mib M] [--smoke]\n",
+			fprintf(stderr, "usage: %s [--reps N] [--max-mib M] [--smoke] [--map-only] [--memtypes hugetlb,thp,4k]\n",
 				argv[0]);
 			return 2;
 		}
@@ -926,6 +982,8 @@ int main(int argc, char **argv)
 	setup();
 	rw_page[0] = 1;
 	for (mt = 0; mt < NR_MT; mt++) {
+		if (!(B.mts & (1 << mt)))
+			continue;
 		b.mt = mt;
 		len = size_for(mt);
 		ret = len ? buf_alloc(&b, mt, len) : -ENOMEM;
@@ -934,6 +992,9 @@ int main(int argc, char **argv)
 			buf_free(&b);
 			continue;
 		}
+		say("%s: %llu physically contiguous runs in %llu pages",
+		    mt_name[mt], (unsigned long long)phys_runs(&b),
+		    (unsigned long long)(len / PG));
 		if (mt == MT_THP)
 			say("thp: %lld of %llu MiB in huge pages",
 			    (long long)proc_value("/proc/self/smaps_rollup",

@@ -58,11 +58,16 @@ static struct iopt_area *iopt_area_at(struct io_pagetable *iopt,
 	return area && !iopt_area_filling(area) ? area : NULL;
 }
 
-/* Debug-only: an area is in domains exactly while its IOAS has a domain */
+/*
+ * Debug-only: an area is in domains exactly while its IOAS has a domain,
+ * and its PFNs are read back from one of them
+ */
 static void iopt_check_invariants(struct io_pagetable *iopt)
 {
 	bool has_domains = !xa_empty(&iopt->domains);
+	struct iommu_domain *domain;
 	struct iopt_area *area;
+	unsigned long index;
 
 	if (!IS_ENABLED(CONFIG_IOMMUFD_TEST))
 		return;
@@ -72,6 +77,13 @@ static void iopt_check_invariants(struct io_pagetable *iopt)
 		WARN_ON(iopt_area_filling(area));
 		WARN_ON(area->in_domains != has_domains);
 		WARN_ON(iopt_area_iova(area) % iopt->iova_alignment);
+		if (!area->in_domains)
+			continue;
+		/* PFNs are read back from a domain that has them */
+		xa_for_each(&iopt->domains, index, domain)
+			if (domain == area->pfn_domain)
+				break;
+		WARN_ON(domain != area->pfn_domain);
 	}
 }
 
@@ -451,6 +463,21 @@ static int iopt_check_fixed_iova(struct io_pagetable *iopt, unsigned long iova,
 	return 0;
 }
 
+/* A domain of @iopt other than @domain, or NULL */
+static struct iommu_domain *iopt_other_domain(struct io_pagetable *iopt,
+					      struct iommu_domain *domain)
+{
+	struct iommu_domain *iter;
+	unsigned long index;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+
+	xa_for_each(&iopt->domains, index, iter)
+		if (iter != domain)
+			return iter;
+	return NULL;
+}
+
 /* Unmap @area from the domains of @iopt; the first domain goes last */
 static void iopt_area_unfill_domains(struct iopt_area *area,
 				     struct io_pagetable *iopt,
@@ -468,10 +495,10 @@ static void iopt_area_unfill_domains(struct iopt_area *area,
 			first = domain;
 			continue;
 		}
-		iopt_area_unfill_domain(area, domain, false);
+		iopt_area_unfill_domain(area, domain, first);
 	}
 	if (first)
-		iopt_area_unfill_domain(area, first, true);
+		iopt_area_unfill_domain(area, first, NULL);
 }
 
 /* Map @area into every domain of @iopt; on failure into none */
@@ -958,6 +985,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 {
 	const struct iommu_domain_geometry *geo = &domain->geometry;
 	struct iopt_area *area, *failed;
+	struct iommu_domain *keep;
 	bool first_domain;
 	u32 index;
 	int rc;
@@ -1004,10 +1032,11 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 
 err_unfill:
 	failed = area;
+	keep = iopt_other_domain(iopt, domain);
 	for (area = iopt_area_first(iopt); area; area = iopt_area_next(area)) {
 		if (area == failed)
 			break;
-		iopt_area_unfill_domain(area, domain, first_domain);
+		iopt_area_unfill_domain(area, domain, keep);
 	}
 err_erase:
 	xa_erase(&iopt->domains, index);
@@ -1033,10 +1062,9 @@ err_reserved:
 void iopt_table_remove_domain(struct io_pagetable *iopt,
 			      struct iommu_domain *domain)
 {
-	struct iommu_domain *iter;
+	struct iommu_domain *iter, *keep;
 	struct iopt_area *area;
 	unsigned long index;
-	bool last_domain;
 
 	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
@@ -1047,10 +1075,10 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	if (WARN_ON(iter != domain))
 		goto out_unlock;
 	xa_erase(&iopt->domains, index);
-	last_domain = xa_empty(&iopt->domains);
+	keep = iopt_other_domain(iopt, domain);
 
 	for (area = iopt_area_first(iopt); area; area = iopt_area_next(area))
-		iopt_area_unfill_domain(area, domain, last_domain);
+		iopt_area_unfill_domain(area, domain, keep);
 	__iopt_remove_reserved_iova(iopt, domain);
 	WARN_ON(iopt_update_alignment(iopt));
 	iopt_check_invariants(iopt);

@@ -20,11 +20,16 @@
  *   pages are pinned on demand, once, whoever needs them: an index is
  *   pinned exactly while it is covered by a node of pages->domains_itree
  *   (an area mapped into the IOMMU domains of its IOAS) or of
- *   pages->access_itree (a span pinned by in-kernel accesses). The PFN of
- *   every pinned index is in pages->pinned_pfns, so a second domain is
- *   filled and every unpin is done without pinning again and without
- *   reading PFNs back from a domain. Charging (RLIMIT_MEMLOCK) follows the
- *   pins: a page is charged once however many users it has.
+ *   pages->access_itree (a span pinned by in-kernel accesses). Charging
+ *   (RLIMIT_MEMLOCK) follows the pins: a page is charged once however many
+ *   users it has. Where the PFN of a pinned index is kept:
+ *     - an index an access covers: in pages->pinned_pfns (accesses need
+ *	 the struct page, and nothing else may hold it);
+ *     - any other pinned index: only in the domains of the areas that
+ *	 cover it. No memory is spent per page on them: a second domain
+ *	 is filled, a COPY mapped and the last unmap unpinned with the
+ *	 PFNs read back from a domain (area->pfn_domain), before that
+ *	 domain lets them go.
  *
  *   Every area of an IOAS is mapped into every domain of it (HWPT paging
  *   domains built on the IOAS), whether or not a device is attached: an
@@ -74,6 +79,8 @@ struct iopt_pages;
  * @filling: Its MAP is pinning and filling domains (see the model above);
  *	     set and cleared by the mapper, read by iopt_area_filling()
  * @num_accesses: Access pins made through this area (pages->mutex)
+ * @pfn_domain: While @in_domains, the domain of @iopt the PFNs of the area
+ *		are read back from (pages->mutex)
  */
 struct iopt_area {
 	struct interval_tree_node node;
@@ -86,6 +93,7 @@ struct iopt_area {
 	bool prevent_access;
 	bool filling;
 	unsigned int num_accesses;
+	struct iommu_domain *pfn_domain;
 };
 
 static inline bool iopt_area_filling(struct iopt_area *area)
@@ -176,7 +184,7 @@ struct iopt_reserved {
  *		 charged in IOPT_PAGES_ACCOUNT_USER mode (put_cred() is
  *		 available to modules in every 6.1.y, free_uid() is not)
  * @npinned: Pages pinned now, all charged
- * @pinned_pfns: index -> xa_mk_value(PFN) of every pinned page
+ * @pinned_pfns: index -> xa_mk_value(PFN) of every index an access covers
  * @domains_itree: Areas in domains (struct iopt_area.pages_node)
  * @access_itree: Spans pinned by accesses (struct iopt_pages_access)
  */
@@ -210,7 +218,8 @@ static inline void iopt_put_pages(struct iopt_pages *pages)
 int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain,
 			  bool first_domain, bool disable_large_pages);
 void iopt_area_unfill_domain(struct iopt_area *area,
-			     struct iommu_domain *domain, bool last_domain);
+			     struct iommu_domain *domain,
+			     struct iommu_domain *keep);
 int iopt_area_add_access(struct iopt_area *area, unsigned long start_index,
 			 unsigned long last_index, struct page **out_pages,
 			 unsigned int flags);

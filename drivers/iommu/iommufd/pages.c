@@ -166,10 +166,9 @@ static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 }
 
 /*
- * The PFN of a pinned index. Callers ask only for indices a node covers;
- * an index that is not pinned is a bug of iommufd and fails: no page
- * stands in for it (a domain or a driver would use memory that is not
- * the user's).
+ * The PFN of an index an access covers. Callers ask only for those; an
+ * index without an entry is a bug of iommufd and fails: no page stands in
+ * for it (a driver would use memory that is not the user's).
  */
 static int pages_pfn(struct iopt_pages *pages, unsigned long index,
 		     unsigned long *pfn)
@@ -185,35 +184,8 @@ static int pages_pfn(struct iopt_pages *pages, unsigned long index,
 	return 0;
 }
 
-/* PFNs handled per walk of pinned_pfns: the batch of these helpers */
+/* PFNs handled per step by the helpers below (an on-stack array) */
 #define PFN_BATCH 64
-
-/*
- * The PFNs of the @n pinned indices from @index, in one walk; the same
- * contract as pages_pfn()
- */
-static int pages_read_pfns(struct iopt_pages *pages, unsigned long index,
-			   unsigned int n, unsigned long *pfns)
-{
-	XA_STATE(xas, &pages->pinned_pfns, index);
-	unsigned int i;
-	void *entry;
-	int rc = 0;
-
-	lockdep_assert_held(&pages->mutex);
-
-	rcu_read_lock();
-	for (i = 0; i < n; i++) {
-		entry = i ? xas_next(&xas) : xas_load(&xas);
-		if (WARN_ON_ONCE(!xa_is_value(entry))) {
-			rc = -EFAULT;
-			break;
-		}
-		pfns[i] = xa_to_value(entry);
-	}
-	rcu_read_unlock();
-	return rc;
-}
 
 /* Unpin @n PFNs; contiguous ones go back in one call */
 static void pages_unpin_pfns(struct iopt_pages *pages, unsigned long *pfns,
@@ -240,12 +212,12 @@ static void pages_unpin_pfns(struct iopt_pages *pages, unsigned long *pfns,
 }
 
 /*
- * Unpin [start, last], all pinned: PFN_BATCH entries taken out of
- * pinned_pfns per walk, under its lock, then unpinned outside it.
- * Cannot fail and does not allocate.
+ * Take the entries of [start, last] out of pinned_pfns, PFN_BATCH per
+ * walk under its lock, and unpin those pages (@unpin) outside it: the
+ * indices no node covers any more. Cannot fail and does not allocate.
  */
-static void pages_unpin_range(struct iopt_pages *pages, unsigned long start,
-			      unsigned long last)
+static void pages_erase_range(struct iopt_pages *pages, unsigned long start,
+			      unsigned long last, bool unpin)
 {
 	XA_STATE(xas, &pages->pinned_pfns, start);
 	unsigned long pfns[PFN_BATCH], found = 0, index = start;
@@ -271,34 +243,38 @@ static void pages_unpin_range(struct iopt_pages *pages, unsigned long start,
 		 * step over, the walk goes on from the index after the last
 		 */
 		xas_set(&xas, index + 1);
-		pages_unpin_pfns(pages, pfns, n);
+		if (unpin)
+			pages_unpin_pfns(pages, pfns, n);
 		found += n;
 		cond_resched();
 	} while (n == PFN_BATCH);
 	WARN_ON(found != last - start + 1);
 
-	pages->npinned -= last - start + 1;
-	pages_uncharge(pages, last - start + 1);
+	if (unpin) {
+		pages->npinned -= last - start + 1;
+		pages_uncharge(pages, last - start + 1);
+	}
 }
 
 /*
- * Store the PFNs of @n pages just pinned at @index.. in one walk. Returns
- * how many were stored: all, or on an allocation failure the ones before
- * it (*rc set).
+ * Store @n PFNs at @index.. in pinned_pfns in one walk. Returns how many
+ * were stored: all, or on an allocation failure the ones before it (*rc
+ * set).
  */
-static unsigned long pages_store_pfns(struct iopt_pages *pages,
-				      unsigned long index, struct page **plist,
-				      unsigned long n, int *rc)
+static unsigned int pages_store_pfns(struct iopt_pages *pages,
+				     unsigned long index,
+				     const unsigned long *pfns, unsigned int n,
+				     int *rc)
 {
 	XA_STATE(xas, &pages->pinned_pfns, index);
-	unsigned long i = 0;
+	unsigned int i = 0;
 
 	lockdep_assert_held(&pages->mutex);
 
 	do {
 		xas_lock(&xas);
 		for (; i < n; i++) {
-			xas_store(&xas, xa_mk_value(page_to_pfn(plist[i])));
+			xas_store(&xas, xa_mk_value(pfns[i]));
 			if (xas_error(&xas))
 				break;
 			xas_next(&xas);
@@ -310,209 +286,555 @@ static unsigned long pages_store_pfns(struct iopt_pages *pages,
 }
 
 /*
- * Pin [start, last], none of it pinned yet, in batches. On failure *next is
- * the first index not pinned: [start, *next) stays pinned for the caller
- * to unpin.
+ * Pins uncovered indices in batches; its page list and, when another
+ * process pins, a reference on the mm are taken on first use.
  */
-static int pages_pin_range(struct iopt_pages *pages, unsigned long start,
-			   unsigned long last, unsigned long *next)
-{
-	unsigned int gup_flags = FOLL_LONGTERM;
-	unsigned long batch, index = start;
-	struct mm_struct *remote_mm = NULL;
+struct pages_pinner {
+	struct iopt_pages *pages;
 	struct page **plist;
-	int rc = 0;
+	unsigned long batch;
+	struct mm_struct *remote_mm;
+};
 
-	lockdep_assert_held(&pages->mutex);
-	*next = start;
-
-	if (pages->writable)
-		gup_flags |= FOLL_WRITE;
-
-	batch = min(pin_batch_pages(), last - start + 1);
-	if (iommufd_should_fail())
-		return -ENOMEM;
-	plist = kmalloc_array(batch, sizeof(*plist), GFP_KERNEL | __GFP_NOWARN);
-	if (!plist && batch > PAGE_SIZE / sizeof(*plist)) {
-		/* Fragmented memory: a page of them does too */
-		batch = PAGE_SIZE / sizeof(*plist);
-		plist = kmalloc_array(batch, sizeof(*plist), GFP_KERNEL);
-	}
-	if (!plist)
-		return -ENOMEM;
-
-	/* Another process (or a kthread) pins: the mm must still be alive */
-	if (current->mm != pages->source_mm) {
-		if (!mmget_not_zero(pages->source_mm)) {
-			rc = -EFAULT;
-			goto out_free;
-		}
-		remote_mm = pages->source_mm;
-	}
-
-	while (index <= last) {
-		unsigned long n = min(batch, last - index + 1);
-		uintptr_t uaddr = pages->uptr + index * PAGE_SIZE;
-		long npinned;
-		unsigned long i;
-
-		rc = pages_charge(pages, n);
-		if (rc)
-			break;
-
-		if (remote_mm) {
-			mmap_read_lock(remote_mm);
-			npinned = pin_user_pages_remote(remote_mm, uaddr, n,
-							gup_flags, plist, NULL,
-							NULL);
-			mmap_read_unlock(remote_mm);
-		} else {
-			npinned = pin_user_pages_fast(uaddr, n, gup_flags,
-						      plist);
-		}
-		if (npinned <= 0) {
-			pages_uncharge(pages, n);
-			rc = npinned ? npinned : -EFAULT;
-			break;
-		}
-		if (npinned < n)
-			pages_uncharge(pages, n - npinned);
-
-		i = pages_store_pfns(pages, index, plist, npinned, &rc);
-		if (rc) {
-			unpin_user_pages(plist + i, npinned - i);
-			pages_uncharge(pages, npinned - i);
-		}
-		pages->npinned += i;
-		index += i;
-		*next = index;
-		if (rc)
-			break;
-		if (fatal_signal_pending(current)) {
-			rc = -EINTR;
-			break;
-		}
-		cond_resched();
-	}
-
-	if (remote_mm)
-		mmput(remote_mm);
-out_free:
-	kfree(plist);
-	return rc;
-}
-
-/* Unpin the indices of [start, last] that no node covers */
-static void pages_unpin_uncovered(struct iopt_pages *pages,
-				  unsigned long start, unsigned long last)
+static void pinner_done(struct pages_pinner *pin)
 {
-	struct interval_tree_span_iter dom, acc;
-
-	lockdep_assert_held(&pages->mutex);
-
-	interval_tree_for_each_span(&dom, &pages->domains_itree, start, last) {
-		if (!dom.is_hole)
-			continue;
-		interval_tree_for_each_span(&acc, &pages->access_itree,
-					    dom.start, dom.last) {
-			if (acc.is_hole)
-				pages_unpin_range(pages, acc.start, acc.last);
-		}
-	}
+	if (pin->remote_mm)
+		mmput(pin->remote_mm);
+	kfree(pin->plist);
 }
 
 /*
- * Pin the indices of [start, last] that no node covers, before a node
- * covering them is inserted. On failure nothing stays pinned.
+ * Pin and charge the pages of @index up to at most @last into pin->plist.
+ * Return: how many (at least one), or -errno with nothing pinned.
  */
-static int pages_pin_uncovered(struct iopt_pages *pages, unsigned long start,
-			       unsigned long last)
+static long pinner_pin(struct pages_pinner *pin, unsigned long index,
+		       unsigned long last)
 {
-	struct interval_tree_span_iter dom, acc;
-	unsigned long next;
+	struct iopt_pages *pages = pin->pages;
+	uintptr_t uaddr = pages->uptr + index * PAGE_SIZE;
+	unsigned int gup_flags = FOLL_LONGTERM;
+	unsigned long n;
+	long npinned;
 	int rc;
 
 	lockdep_assert_held(&pages->mutex);
 
-	interval_tree_for_each_span(&dom, &pages->domains_itree, start, last) {
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	if (!pin->plist) {
+		if (iommufd_should_fail())
+			return -ENOMEM;
+		pin->batch = pin_batch_pages();
+		pin->plist = kmalloc_array(pin->batch, sizeof(*pin->plist),
+					   GFP_KERNEL | __GFP_NOWARN);
+		if (!pin->plist && pin->batch > PAGE_SIZE / sizeof(*pin->plist)) {
+			/* Fragmented memory: a page of them does too */
+			pin->batch = PAGE_SIZE / sizeof(*pin->plist);
+			pin->plist = kmalloc_array(pin->batch,
+						   sizeof(*pin->plist),
+						   GFP_KERNEL);
+		}
+		if (!pin->plist)
+			return -ENOMEM;
+		/* Another process (or a kthread): the mm must still be alive */
+		if (current->mm != pages->source_mm) {
+			if (!mmget_not_zero(pages->source_mm))
+				return -EFAULT;
+			pin->remote_mm = pages->source_mm;
+		}
+	}
+
+	n = min(pin->batch, last - index + 1);
+	if (pages->writable)
+		gup_flags |= FOLL_WRITE;
+	rc = pages_charge(pages, n);
+	if (rc)
+		return rc;
+	if (pin->remote_mm) {
+		mmap_read_lock(pin->remote_mm);
+		npinned = pin_user_pages_remote(pin->remote_mm, uaddr, n,
+						gup_flags, pin->plist, NULL,
+						NULL);
+		mmap_read_unlock(pin->remote_mm);
+	} else {
+		npinned = pin_user_pages_fast(uaddr, n, gup_flags, pin->plist);
+	}
+	if (npinned <= 0) {
+		pages_uncharge(pages, n);
+		return npinned ? npinned : -EFAULT;
+	}
+	if (npinned < n)
+		pages_uncharge(pages, n - npinned);
+	pages->npinned += npinned;
+	return npinned;
+}
+
+/* Give back @n pages of pin->plist from @first that found no user */
+static void pinner_unpin(struct pages_pinner *pin, unsigned long first,
+			 unsigned long n)
+{
+	if (!n)
+		return;
+	unpin_user_pages(pin->plist + first, n);
+	pin->pages->npinned -= n;
+	pages_uncharge(pin->pages, n);
+}
+
+/*
+ * The PFNs of @n pages from pin->plist[@first], in @pfns (at most
+ * PFN_BATCH)
+ */
+static void pinner_pfns(struct pages_pinner *pin, unsigned long first,
+			unsigned int n, unsigned long *pfns)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		pfns[i] = page_to_pfn(pin->plist[first + i]);
+}
+
+/*
+ * The IOVA of the first byte of @index in @area; for the index after the
+ * area's last, the IOVA after the area.
+ */
+static unsigned long area_index_iova(struct iopt_area *area,
+				     unsigned long index)
+{
+	unsigned long byte = clamp(index << PAGE_SHIFT, area->pages_offset,
+				   area->pages_offset + iopt_area_length(area));
+
+	return iopt_area_iova(area) + (byte - area->pages_offset);
+}
+
+/*
+ * The PFNs of @n indices of @area from @index, read back from its
+ * pfn_domain, which maps it (area->in_domains). A hole there is a bug of
+ * iommufd and fails.
+ */
+static int area_read_pfns(struct iopt_area *area, unsigned long index,
+			  unsigned int n, unsigned long *pfns)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&area->pages->mutex);
+
+	for (i = 0; i < n; i++) {
+		phys_addr_t phys = iommu_iova_to_phys(area->pfn_domain,
+						      area_index_iova(area,
+								      index + i));
+
+		if (WARN_ON_ONCE(!phys))
+			return -EFAULT;
+		pfns[i] = PHYS_PFN(phys);
+	}
+	return 0;
+}
+
+/*
+ * The PFNs of up to @n indices from @index, which areas in domains cover,
+ * read back from the domain of one of them. Return: how many (at least
+ * one: up to the end of that area), or -errno.
+ */
+static int pages_domains_read(struct iopt_pages *pages, unsigned long index,
+			      unsigned int n, unsigned long *pfns)
+{
+	struct interval_tree_node *node;
+	struct iopt_area *area;
+	int rc;
+
+	lockdep_assert_held(&pages->mutex);
+
+	node = interval_tree_iter_first(&pages->domains_itree, index, index);
+	if (WARN_ON_ONCE(!node))
+		return -EFAULT;
+	area = container_of(node, struct iopt_area, pages_node);
+	n = min_t(unsigned long, n, node->last - index + 1);
+	rc = area_read_pfns(area, index, n, pfns);
+	return rc ? rc : n;
+}
+
+/* A physically contiguous run of pages: @npages indices from @index */
+struct pfn_run {
+	unsigned long index;
+	unsigned long pfn;
+	unsigned long npages;
+};
+
+/*
+ * Unpin the indices of @runs (ascending) that no node covers: a merge of
+ * the runs with the uncovered spans of what they cover.
+ */
+static void pages_unpin_runs(struct iopt_pages *pages,
+			     const struct pfn_run *runs, unsigned int nr)
+{
+	struct interval_tree_span_iter dom, acc;
+	unsigned long total = 0, n;
+	unsigned int r = 0;
+
+	lockdep_assert_held(&pages->mutex);
+
+	if (!nr)
+		return;
+	interval_tree_for_each_span(&dom, &pages->domains_itree, runs[0].index,
+				    runs[nr - 1].index + runs[nr - 1].npages - 1) {
 		if (!dom.is_hole)
 			continue;
 		interval_tree_for_each_span(&acc, &pages->access_itree,
 					    dom.start, dom.last) {
 			if (!acc.is_hole)
 				continue;
-			rc = pages_pin_range(pages, acc.start, acc.last, &next);
-			if (rc)
-				goto err_unpin;
+			for (; r < nr; r++) {
+				const struct pfn_run *run = &runs[r];
+				unsigned long run_last = run->index +
+							 run->npages - 1;
+				unsigned long s = max(acc.start, run->index);
+				unsigned long e = min(acc.last, run_last);
+				struct page *page;
+
+				if (run->index > acc.last)
+					break;
+				if (s <= e) {
+					page = pfn_to_page(run->pfn + s -
+							   run->index);
+					n = e - s + 1;
+					unpin_user_page_range_dirty_lock(page, n,
+									 pages->writable);
+					total += n;
+				}
+				/* The run goes on into the next span */
+				if (run_last > acc.last)
+					break;
+			}
 		}
 	}
+	if (total) {
+		pages->npinned -= total;
+		pages_uncharge(pages, total);
+	}
+}
+
+/* Runs buffered by area_unmap_unpin() per unmap: one IOTLB flush each */
+#define UNMAP_RUNS 256
+
+/*
+ * Unmap from @domain the area's pages from its first index to before
+ * @end_index, unpinning the ones no node covers. Their PFNs are read back
+ * from @domain, in physically contiguous runs; the domain is unmapped in
+ * chunks that end where the memory is not contiguous, so no IOPTE is cut.
+ * Cannot fail; a buffer of runs is allocated if it can be, else a few on
+ * the stack do.
+ */
+static void area_unmap_unpin(struct iopt_area *area,
+			     struct iommu_domain *domain,
+			     unsigned long end_index)
+{
+	unsigned long chunk_iova = iopt_area_iova(area), iova, index, pfn;
+	struct pfn_run stack_runs[8], *runs;
+	unsigned int nr = 0, max;
+	bool contig = false;
+	size_t unmapped;
+
+	lockdep_assert_held(&area->pages->mutex);
+
+	/* fail_iommufd takes the fallback: the chunks get short */
+	runs = iommufd_should_fail() ? NULL :
+	       kmalloc_array(UNMAP_RUNS, sizeof(*runs),
+			     GFP_KERNEL | __GFP_NOWARN);
+	max = UNMAP_RUNS;
+	if (!runs) {
+		runs = stack_runs;
+		max = ARRAY_SIZE(stack_runs);
+	}
+
+	for (index = iopt_area_index(area); index < end_index; index++) {
+		iova = area_index_iova(area, index);
+		pfn = PHYS_PFN(iommu_iova_to_phys(domain, iova));
+		if (WARN_ON_ONCE(!pfn)) {
+			/* Not mapped: a bug; leak the pin, unpin no stranger */
+			contig = false;
+			continue;
+		}
+		if (contig && runs[nr - 1].pfn + runs[nr - 1].npages == pfn) {
+			runs[nr - 1].npages++;
+			continue;
+		}
+		if (nr == max) {
+			/* A cut between two pages no IOPTE can span */
+			unmapped = iommu_unmap(domain, chunk_iova,
+					       iova - chunk_iova);
+			WARN_ON(unmapped != iova - chunk_iova);
+			pages_unpin_runs(area->pages, runs, nr);
+			chunk_iova = iova;
+			nr = 0;
+			cond_resched();
+		}
+		runs[nr++] = (struct pfn_run){ .index = index, .pfn = pfn,
+					       .npages = 1 };
+		contig = true;
+	}
+	iova = area_index_iova(area, end_index);
+	if (iova != chunk_iova) {
+		unmapped = iommu_unmap(domain, chunk_iova, iova - chunk_iova);
+		WARN_ON(unmapped != iova - chunk_iova);
+	}
+	pages_unpin_runs(area->pages, runs, nr);
+	if (runs != stack_runs)
+		kfree(runs);
+}
+
+/*
+ * Maps the consecutive indices of an area into a domain, each run of
+ * physically contiguous memory with one iommu_map(), so the domain uses
+ * the largest IOPTEs it can (every page on its own with @one_page).
+ * [iopt_area_iova(area), run_iova) is mapped; the pending run, indices
+ * [run_index, next_index) from run_phys, is not yet.
+ */
+struct area_mapper {
+	struct iopt_area *area;
+	struct iommu_domain *domain;
+	bool one_page;
+	unsigned long next_index;
+	unsigned long run_index;
+	unsigned long run_iova;
+	phys_addr_t run_phys;
+	size_t run_len;
+};
+
+static void mapper_init(struct area_mapper *m, struct iopt_area *area,
+			struct iommu_domain *domain, bool one_page)
+{
+	*m = (struct area_mapper){
+		.area = area,
+		.domain = domain,
+		.one_page = one_page,
+		.next_index = iopt_area_index(area),
+		.run_index = iopt_area_index(area),
+		.run_iova = iopt_area_iova(area),
+	};
+}
+
+static int mapper_flush(struct area_mapper *m)
+{
+	int rc;
+
+	if (!m->run_len)
+		return 0;
+	rc = iommu_map(m->domain, m->run_iova, m->run_phys, m->run_len,
+		       m->area->iommu_prot);
+	if (rc)
+		return rc;
+	m->run_iova += m->run_len;
+	m->run_index = m->next_index;
+	m->run_len = 0;
+	return 0;
+}
+
+/*
+ * The pages of the next @n indices are @pfns. On failure next_index is
+ * the first of them not taken.
+ */
+static int mapper_add(struct area_mapper *m, const unsigned long *pfns,
+		      unsigned int n)
+{
+	unsigned long start_byte = m->area->pages_offset;
+	unsigned long end_byte = start_byte + iopt_area_length(m->area);
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < n; i++, m->next_index++) {
+		unsigned long pg_start = max(start_byte,
+					     m->next_index << PAGE_SHIFT);
+		unsigned long pg_end = min(end_byte,
+					   (m->next_index + 1) << PAGE_SHIFT);
+		phys_addr_t phys = PFN_PHYS(pfns[i]) + (pg_start & ~PAGE_MASK);
+
+		if (m->run_len &&
+		    (m->one_page || m->run_phys + m->run_len != phys)) {
+			rc = mapper_flush(m);
+			if (rc)
+				return rc;
+			cond_resched();
+		}
+		if (!m->run_len)
+			m->run_phys = phys;
+		m->run_len += pg_end - pg_start;
+	}
+	return 0;
+}
+
+/* Map the indices up to @last that areas in domains cover: copied */
+static int map_from_domains(struct area_mapper *m, unsigned long last)
+{
+	unsigned long pfns[PFN_BATCH];
+	int n;
+
+	while (m->next_index <= last) {
+		n = pages_domains_read(m->area->pages, m->next_index,
+				       min_t(unsigned long, PFN_BATCH,
+					     last - m->next_index + 1), pfns);
+		if (n < 0)
+			return n;
+		n = mapper_add(m, pfns, n);
+		if (n)
+			return n;
+	}
+	return 0;
+}
+
+/* Map the indices up to @last that accesses cover: from pinned_pfns */
+static int map_from_access(struct area_mapper *m, unsigned long last)
+{
+	XA_STATE(xas, &m->area->pages->pinned_pfns, m->next_index);
+	unsigned long pfns[PFN_BATCH];
+	unsigned int i, n;
+	void *entry;
+	int rc = 0;
+
+	while (m->next_index <= last) {
+		n = min_t(unsigned long, PFN_BATCH, last - m->next_index + 1);
+		xas_set(&xas, m->next_index);
+		rcu_read_lock();
+		for (i = 0; i < n; i++) {
+			entry = i ? xas_next(&xas) : xas_load(&xas);
+			if (WARN_ON_ONCE(!xa_is_value(entry))) {
+				rc = -EFAULT;
+				break;
+			}
+			pfns[i] = xa_to_value(entry);
+		}
+		rcu_read_unlock();
+		rc = rc ?: mapper_add(m, pfns, n);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Pin the indices up to @last that nothing covers and map them: no
+ * record of them is kept, the domain has their PFNs. Pages pinned and not
+ * taken by the mapper are given back here.
+ */
+static int map_from_pins(struct area_mapper *m, struct pages_pinner *pin,
+			 unsigned long last)
+{
+	unsigned long pfns[PFN_BATCH], first;
+	unsigned int i, n;
+	long npinned;
+	int rc;
+
+	while (m->next_index <= last) {
+		npinned = pinner_pin(pin, m->next_index, last);
+		if (npinned < 0)
+			return npinned;
+		for (i = 0; i < npinned; i += n) {
+			n = min_t(unsigned long, PFN_BATCH, npinned - i);
+			pinner_pfns(pin, i, n, pfns);
+			first = m->next_index;
+			rc = mapper_add(m, pfns, n);
+			if (rc) {
+				pinner_unpin(pin, i + m->next_index - first,
+					     npinned - i - (m->next_index - first));
+				return rc;
+			}
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Map @area into @domain, the first domain of its IOAS: what no node
+ * covers is pinned, the rest is mapped from where its PFNs are. On
+ * failure nothing of the area is left in @domain and nothing stays pinned
+ * for it.
+ */
+static int area_fill_first(struct iopt_area *area, struct iommu_domain *domain,
+			   bool one_page)
+{
+	struct pages_pinner pin = { .pages = area->pages };
+	struct iopt_pages *pages = area->pages;
+	struct interval_tree_span_iter dom, acc;
+	struct area_mapper m;
+	int rc = 0;
+
+	lockdep_assert_held(&pages->mutex);
+
+	mapper_init(&m, area, domain, one_page);
+	interval_tree_for_each_span(&dom, &pages->domains_itree,
+				    iopt_area_index(area),
+				    iopt_area_last_index(area)) {
+		if (!dom.is_hole) {
+			rc = map_from_domains(&m, dom.last);
+			if (rc)
+				goto err_unmap;
+			continue;
+		}
+		interval_tree_for_each_span(&acc, &pages->access_itree,
+					    dom.start, dom.last) {
+			if (acc.is_hole)
+				rc = map_from_pins(&m, &pin, acc.last);
+			else
+				rc = map_from_access(&m, acc.last);
+			if (rc)
+				goto err_unmap;
+		}
+	}
+	rc = mapper_flush(&m);
+	if (rc)
+		goto err_unmap;
+	pinner_done(&pin);
 	return 0;
 
-err_unpin:
-	/* The trees did not change: what is uncovered before next we pinned */
-	if (next > start)
-		pages_unpin_uncovered(pages, start, next - 1);
+err_unmap:
+	/* The pending run is not in the domain: its PFNs are known */
+	if (m.run_len) {
+		struct pfn_run run = {
+			.index = m.run_index,
+			.pfn = PHYS_PFN(m.run_phys),
+			.npages = m.next_index - m.run_index,
+		};
+
+		pages_unpin_runs(pages, &run, 1);
+	}
+	area_unmap_unpin(area, domain, m.run_index);
+	pinner_done(&pin);
 	return rc;
 }
 
 /*
- * Map the area into @domain: each run of physically contiguous memory with
- * one iommu_map(), so the domain uses the largest IOPTEs it can, unless
- * large pages are disabled: then each page on its own. On failure nothing
- * of the area is left in @domain.
+ * Map @area, in domains already, into one more domain: its PFNs are read
+ * back from its pfn_domain. On failure nothing of it is left in @domain.
  */
-static int area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
-			   bool disable_large_pages)
+static int area_fill_more(struct iopt_area *area, struct iommu_domain *domain,
+			  bool one_page)
 {
-	unsigned long start_byte = area->pages_offset;
-	unsigned long end_byte = start_byte + iopt_area_length(area);
-	unsigned long run_iova = iopt_area_iova(area);
-	unsigned long run_len = 0, index, pfns[PFN_BATCH];
-	unsigned int batch = 0, b = 0;
-	phys_addr_t run_phys = 0;
+	unsigned long index, last = iopt_area_last_index(area);
+	unsigned long pfns[PFN_BATCH];
+	struct area_mapper m;
+	unsigned int n;
 	int rc;
 
-	for (index = iopt_area_index(area);
-	     index <= iopt_area_last_index(area); index++) {
-		unsigned long pg_start = max(start_byte, index << PAGE_SHIFT);
-		unsigned long pg_end = min(end_byte, (index + 1) << PAGE_SHIFT);
-		phys_addr_t phys;
+	lockdep_assert_held(&area->pages->mutex);
 
-		if (b == batch) {
-			batch = min_t(unsigned long, PFN_BATCH,
-				      iopt_area_last_index(area) - index + 1);
-			b = 0;
-			rc = pages_read_pfns(area->pages, index, batch, pfns);
-			if (rc)
-				goto err_unmap;
-		}
-		phys = PFN_PHYS(pfns[b++]) + (pg_start & ~PAGE_MASK);
-
-		if (run_len &&
-		    (disable_large_pages || run_phys + run_len != phys)) {
-			rc = iommu_map(domain, run_iova, run_phys, run_len,
-				       area->iommu_prot);
-			if (rc)
-				goto err_unmap;
-			run_iova += run_len;
-			run_len = 0;
-			cond_resched();
-		}
-		if (!run_len)
-			run_phys = phys;
-		run_len += pg_end - pg_start;
+	mapper_init(&m, area, domain, one_page);
+	for (index = iopt_area_index(area); index <= last; index += n) {
+		n = min_t(unsigned long, PFN_BATCH, last - index + 1);
+		rc = area_read_pfns(area, index, n, pfns) ?:
+		     mapper_add(&m, pfns, n);
+		if (rc)
+			goto err_unmap;
 	}
-	rc = iommu_map(domain, run_iova, run_phys, run_len, area->iommu_prot);
+	rc = mapper_flush(&m);
 	if (rc)
 		goto err_unmap;
 	return 0;
 
 err_unmap:
-	/* Unmapped in the units it was mapped in: whole earlier runs */
-	if (run_iova != iopt_area_iova(area))
+	if (m.run_iova != iopt_area_iova(area))
 		WARN_ON(iommu_unmap(domain, iopt_area_iova(area),
-				    run_iova - iopt_area_iova(area)) !=
-			run_iova - iopt_area_iova(area));
+				    m.run_iova - iopt_area_iova(area)) !=
+			m.run_iova - iopt_area_iova(area));
 	return rc;
 }
 
@@ -520,13 +842,13 @@ err_unmap:
  * iopt_area_fill_domain() - Map an area into one more domain of its IOAS
  * @area: The area
  * @domain: The domain
- * @first_domain: @domain is the first domain of the IOAS: pin the area and
- *		  put it in domains_itree first
+ * @first_domain: @domain is the first domain of the IOAS: pin the area,
+ *		  map it and put it in domains_itree
  * @disable_large_pages: Map with PAGE_SIZE IOPTEs
  *
  * Context: Process context; iova_rwsem of the area's IOAS held.
- * Return: 0, or -ENOMEM / -EFAULT (pinning, charging) or the domain's
- * error; then nothing changed.
+ * Return: 0, or -ENOMEM / -EFAULT / -EINTR (pinning, charging) or the
+ * domain's error; then nothing changed.
  */
 int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain,
 			  bool first_domain, bool disable_large_pages)
@@ -537,26 +859,20 @@ int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain,
 	lockdep_assert_held(&area->iopt->iova_rwsem);
 
 	mutex_lock(&pages->mutex);
-	if (first_domain) {
-		if (WARN_ON(area->in_domains)) {
-			rc = -EINVAL;
-			goto out_unlock;
-		}
-		rc = pages_pin_uncovered(pages, iopt_area_index(area),
-					 iopt_area_last_index(area));
-		if (rc)
-			goto out_unlock;
-		interval_tree_insert(&area->pages_node, &pages->domains_itree);
-		area->in_domains = true;
+	if (WARN_ON(area->in_domains == first_domain)) {
+		rc = -EINVAL;
+		goto out_unlock;
 	}
-
-	rc = area_map_domain(area, domain, disable_large_pages);
-	if (rc && first_domain) {
-		interval_tree_remove(&area->pages_node, &pages->domains_itree);
-		area->in_domains = false;
-		pages_unpin_uncovered(pages, iopt_area_index(area),
-				      iopt_area_last_index(area));
+	if (!first_domain) {
+		rc = area_fill_more(area, domain, disable_large_pages);
+		goto out_unlock;
 	}
+	rc = area_fill_first(area, domain, disable_large_pages);
+	if (rc)
+		goto out_unlock;
+	interval_tree_insert(&area->pages_node, &pages->domains_itree);
+	area->in_domains = true;
+	area->pfn_domain = domain;
 out_unlock:
 	mutex_unlock(&pages->mutex);
 	return rc;
@@ -566,35 +882,42 @@ out_unlock:
  * iopt_area_unfill_domain() - Unmap an area from one domain of its IOAS
  * @area: The area, mapped into @domain by iopt_area_fill_domain()
  * @domain: The domain
- * @last_domain: It was the last domain of the IOAS: take the area out of
- *		 domains_itree and unpin what nothing else uses
+ * @keep: Another domain of the IOAS that keeps the area mapped, or NULL
+ *	  if @domain is the last: then the area leaves domains_itree and
+ *	  what nothing else uses is unpinned
  *
- * Cannot fail and does not allocate.
+ * Cannot fail.
  *
  * Context: Process context; iova_rwsem of the area's IOAS held.
  */
 void iopt_area_unfill_domain(struct iopt_area *area,
-			     struct iommu_domain *domain, bool last_domain)
+			     struct iommu_domain *domain,
+			     struct iommu_domain *keep)
 {
 	struct iopt_pages *pages = area->pages;
 	size_t unmapped;
 
 	lockdep_assert_held(&area->iopt->iova_rwsem);
 
-	/* The whole area: a multiple of the units it was mapped in */
-	unmapped = iommu_unmap(domain, iopt_area_iova(area),
-			       iopt_area_length(area));
-	WARN_ON(unmapped != iopt_area_length(area));
-
-	if (!last_domain)
-		return;
 	mutex_lock(&pages->mutex);
-	if (!WARN_ON(!area->in_domains)) {
-		interval_tree_remove(&area->pages_node, &pages->domains_itree);
-		area->in_domains = false;
-		pages_unpin_uncovered(pages, iopt_area_index(area),
-				      iopt_area_last_index(area));
+	if (WARN_ON(!area->in_domains))
+		goto out_unlock;
+	if (keep) {
+		/* PFNs are read back from a domain that has them */
+		if (area->pfn_domain == domain)
+			area->pfn_domain = keep;
+		mutex_unlock(&pages->mutex);
+		/* The whole area: a multiple of the units it was mapped in */
+		unmapped = iommu_unmap(domain, iopt_area_iova(area),
+				       iopt_area_length(area));
+		WARN_ON(unmapped != iopt_area_length(area));
+		return;
 	}
+	interval_tree_remove(&area->pages_node, &pages->domains_itree);
+	area->in_domains = false;
+	area_unmap_unpin(area, domain, iopt_area_last_index(area) + 1);
+	area->pfn_domain = NULL;
+out_unlock:
 	mutex_unlock(&pages->mutex);
 }
 
@@ -615,11 +938,106 @@ pages_find_access(struct iopt_pages *pages, unsigned long first,
 	return NULL;
 }
 
+/*
+ * Entries in pinned_pfns for the indices of [start, last] that no access
+ * covers, before an access node covering them is inserted: read back from
+ * a domain where areas in domains cover them, else pinned. Afterwards the
+ * same as pages_access_drop() of the span.
+ */
+static int pages_access_fill(struct iopt_pages *pages, unsigned long start,
+			     unsigned long last, unsigned long *next)
+{
+	struct pages_pinner pin = { .pages = pages };
+	struct interval_tree_span_iter acc, dom;
+	unsigned long pfns[PFN_BATCH], index;
+	unsigned int stored;
+	long n;
+	int rc = 0;
+
+	lockdep_assert_held(&pages->mutex);
+
+	*next = start;
+	interval_tree_for_each_span(&acc, &pages->access_itree, start, last) {
+		if (!acc.is_hole)
+			continue;
+		interval_tree_for_each_span(&dom, &pages->domains_itree,
+					    acc.start, acc.last) {
+			for (index = dom.start; index <= dom.last; index += n) {
+				unsigned long i = 0;
+
+				if (!dom.is_hole) {
+					n = pages_domains_read(pages, index,
+							       min_t(unsigned long,
+								     PFN_BATCH,
+								     dom.last - index + 1),
+							       pfns);
+					if (n < 0) {
+						rc = n;
+						goto out;
+					}
+					stored = pages_store_pfns(pages, index,
+								  pfns, n, &rc);
+					*next = index + stored;
+					if (rc)
+						goto out;
+					continue;
+				}
+				n = pinner_pin(&pin, index, dom.last);
+				if (n < 0) {
+					rc = n;
+					goto out;
+				}
+				for (i = 0; i < n; i += stored) {
+					unsigned int k = min_t(unsigned long,
+							       PFN_BATCH, n - i);
+
+					pinner_pfns(&pin, i, k, pfns);
+					stored = pages_store_pfns(pages,
+								  index + i,
+								  pfns, k, &rc);
+					*next = index + i + stored;
+					if (rc) {
+						pinner_unpin(&pin, i + stored,
+							     n - i - stored);
+						goto out;
+					}
+				}
+			}
+		}
+	}
+out:
+	pinner_done(&pin);
+	return rc;
+}
+
+/*
+ * Take the entries of [start, last] that no access covers any more (its
+ * node was removed) out of pinned_pfns; unpin those no area in domains
+ * covers.
+ */
+static void pages_access_drop(struct iopt_pages *pages, unsigned long start,
+			      unsigned long last)
+{
+	struct interval_tree_span_iter acc, dom;
+
+	lockdep_assert_held(&pages->mutex);
+
+	interval_tree_for_each_span(&acc, &pages->access_itree, start, last) {
+		if (!acc.is_hole)
+			continue;
+		interval_tree_for_each_span(&dom, &pages->domains_itree,
+					    acc.start, acc.last)
+			pages_erase_range(pages, dom.start, dom.last,
+					  dom.is_hole);
+	}
+}
+
 /* One more access pin of exactly [first, last] */
 static int pages_access_get(struct iopt_pages *pages, unsigned long first,
 			    unsigned long last)
 {
 	struct iopt_pages_access *access;
+	unsigned long next;
 	int rc;
 
 	lockdep_assert_held(&pages->mutex);
@@ -635,16 +1053,19 @@ static int pages_access_get(struct iopt_pages *pages, unsigned long first,
 	access = kzalloc(sizeof(*access), GFP_KERNEL_ACCOUNT);
 	if (!access)
 		return -ENOMEM;
-	rc = pages_pin_uncovered(pages, first, last);
+	rc = pages_access_fill(pages, first, last, &next);
 	if (rc)
-		goto err_free;
+		goto err_drop;
 	access->node.start = first;
 	access->node.last = last;
 	access->users = 1;
 	interval_tree_insert(&access->node, &pages->access_itree);
 	return 0;
 
-err_free:
+err_drop:
+	/* The trees did not change: what has an entry is before next */
+	if (next > first)
+		pages_access_drop(pages, first, next - 1);
 	kfree(access);
 	return rc;
 }
@@ -663,7 +1084,7 @@ static bool pages_access_put(struct iopt_pages *pages, unsigned long first,
 	if (--access->users)
 		return true;
 	interval_tree_remove(&access->node, &pages->access_itree);
-	pages_unpin_uncovered(pages, first, last);
+	pages_access_drop(pages, first, last);
 	kfree(access);
 	return true;
 }

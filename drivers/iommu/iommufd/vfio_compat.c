@@ -376,6 +376,8 @@ static int iommufd_vfio_split_area(struct io_pagetable *iopt,
 		interval_tree_insert(&rhs->pages_node, &pages->domains_itree);
 		lhs->in_domains = true;
 		rhs->in_domains = true;
+		lhs->pfn_domain = area->pfn_domain;
+		rhs->pfn_domain = area->pfn_domain;
 	}
 	/* lhs takes over the area's reference, rhs gets its own */
 	kref_get(&pages->kref);

@@ -2774,6 +2774,58 @@ TEST_F(iommufd_mock_domain, check_refs_exact)
 	test_cmd_md_check_refs(self->buf, self->buf_size, 0);
 }
 
+/*
+ * A page stays pinned while anything uses it: pages only domains use have
+ * their PFNs nowhere but in the domains, so the last domain going reads
+ * them back and must leave what an access or a COPY still uses.
+ */
+TEST_F(iommufd_mock_domain, pins_follow_users)
+{
+	const __u64 iova = MOCK_APERTURE_START;
+	uint8_t *mem = buffer;
+	__u32 pages_id, ioas2, stdev2, hwpt2;
+	int access_fd;
+	__u64 dst;
+
+	test_ioctl_ioas_map_fixed(mem, 8 * PAGE_SIZE, iova);
+	test_cmd_create_access(self->ioas_id, &access_fd,
+			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	test_cmd_access_pages(access_fd, MOCK_FLAGS_ACCESS_WRITE,
+			      iova + 2 * PAGE_SIZE, 3 * PAGE_SIZE,
+			      mem + 2 * PAGE_SIZE, &pages_id);
+	test_ioctl_ioas_alloc(&ioas2);
+	test_cmd_mock_domain(ioas2, &stdev2, &hwpt2, NULL);
+	test_ioctl_ioas_copy(MAP_RW, ioas2, self->ioas_id, 4 * PAGE_SIZE,
+			     iova + 4 * PAGE_SIZE, &dst);
+	test_cmd_md_check_map(hwpt2, dst, 4 * PAGE_SIZE, mem + 4 * PAGE_SIZE);
+	/* Once each, however many users */
+	test_cmd_md_check_refs(mem, 8 * PAGE_SIZE, 1);
+
+	/* The first domain goes: the other one of the IOAS has the PFNs */
+	test_ioctl_destroy(self->stdev_id[0]);
+	if (self->ndomains > 1) {
+		test_cmd_md_check_refs(mem, 8 * PAGE_SIZE, 1);
+		test_cmd_md_check_map(self->hwpt_id[1], iova, 8 * PAGE_SIZE,
+				      mem);
+		test_ioctl_destroy(self->stdev_id[1]);
+		test_ioctl_destroy(self->hwpt_id[1]);
+	}
+	/* No domain left: the access and the COPY keep theirs */
+	test_cmd_md_check_refs(mem, 2 * PAGE_SIZE, 0);
+	test_cmd_md_check_refs(mem + 2 * PAGE_SIZE, 6 * PAGE_SIZE, 1);
+	test_cmd_md_check_map(hwpt2, dst, 4 * PAGE_SIZE, mem + 4 * PAGE_SIZE);
+
+	test_cmd_destroy_access_pages(access_fd, pages_id);
+	test_cmd_md_check_refs(mem, 4 * PAGE_SIZE, 0);
+	test_cmd_md_check_refs(mem + 4 * PAGE_SIZE, 4 * PAGE_SIZE, 1);
+	close(access_fd);
+	test_ioctl_ioas_unmap(iova, 8 * PAGE_SIZE);
+	test_cmd_md_check_refs(mem + 4 * PAGE_SIZE, 4 * PAGE_SIZE, 1);
+	test_ioctl_destroy(stdev2);
+	test_cmd_md_check_refs(mem, 8 * PAGE_SIZE, 0);
+	test_ioctl_destroy(ioas2);
+}
+
 /* Every start and end at mock page granularity over eight pages */
 TEST_F_TIMEOUT(iommufd_mock_domain, all_aligns, 300)
 {
