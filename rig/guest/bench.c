@@ -14,9 +14,11 @@
  *            vfio_iommu_type1, where /dev/vfio/vfio is that (the bench
  *            kernel, rig/config/bench.config)
  *
- * Memory: 4 KiB pages (MADV_NOHUGEPAGE), transparent huge pages
- * (MADV_HUGEPAGE) and 2 MiB hugetlb pages (reserved here, released after),
- * written before anything is timed. Times: CLOCK_MONOTONIC; every figure is
+ * Memory: 4 KiB pages (MADV_NOHUGEPAGE), the same written last page first
+ * ("4k-scattered": the allocator hands out ascending frames, so no two
+ * neighbours are physically contiguous, as in a guest that ran a while),
+ * transparent huge pages (MADV_HUGEPAGE) and 2 MiB hugetlb pages (reserved
+ * here, released after), written before anything is timed. Times: CLOCK_MONOTONIC; every figure is
  * the median of --reps repetitions. Sizes go from 1 MiB to 1 GiB, or to
  * what fits in the VM (said on a "#" line).
  *
@@ -45,7 +47,7 @@
  * (VFIO_IOMMU_GET_INFO).
  *
  *   bench [--reps N] [--max-mib M] [--smoke] [--map-only]
- *         [--memtypes hugetlb,thp,4k]
+ *         [--memtypes hugetlb,thp,4k,4k-scattered]
  * --smoke: 1 repetition of 1 and 2 MiB, every request once; fails (exit 1)
  * on a request that fails or pages pinned again, never on a time.
  * --map-only: only map and unmap; --memtypes: only those memory types.
@@ -82,8 +84,10 @@
 #define MARGIN		(256 * SZ_1M)	/* left to the kernel */
 #define NR_SAMPLES	(1 << 20)
 
-enum { MT_HUGETLB, MT_THP, MT_4K, NR_MT };
-static const char *const mt_name[NR_MT] = { "hugetlb", "thp", "4k" };
+enum { MT_HUGETLB, MT_THP, MT_4K, MT_4K_SCATTERED, NR_MT };
+static const char *const mt_name[NR_MT] = {
+	"hugetlb", "thp", "4k", "4k-scattered"
+};
 
 static struct {
 	char bdf[PCI_BDF_SIZE];
@@ -447,6 +451,12 @@ static int buf_alloc(struct buf *b, int mt, uint64_t len)
 	if (mt != MT_HUGETLB &&
 	    madvise(b->p, len, mt == MT_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
 		return -errno;
+	if (mt == MT_4K_SCATTERED) {
+		/* Last page first: no two neighbours physically contiguous */
+		for (off = len; off; off -= PG)
+			b->p[off - PG] = (off - PG) / PG;
+		return 0;
+	}
 	for (off = 0; off < len; off += PG)
 		b->p[off] = off / PG;
 	return 0;
@@ -936,17 +946,16 @@ static uint64_t phys_runs(struct buf *b)
 /* "4k,thp": the bits of those memory types */
 static unsigned int memtypes(const char *list)
 {
+	char buf[128], *tok, *save;
 	unsigned int mts = 0;
 	int mt;
 
-	for (mt = 0; mt < NR_MT; mt++) {
-		const char *p = strstr(list, mt_name[mt]);
-		size_t n = strlen(mt_name[mt]);
-
-		if (p && (p == list || p[-1] == ',') &&
-		    (p[n] == ',' || !p[n]))
-			mts |= 1 << mt;
-	}
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
+		for (mt = 0; mt < NR_MT; mt++)
+			if (!strcmp(tok, mt_name[mt]))
+				mts |= 1 << mt;
 	return mts;
 }
 
@@ -971,7 +980,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--memtypes") && i + 1 < argc) {
 			B.mts = memtypes(argv[++i]);
 		} else {
-			fprintf(stderr, "usage: %s [--reps N] [--max-mib M] [--smoke] [--map-only] [--memtypes hugetlb,thp,4k]\n",
+			fprintf(stderr, "usage: %s [--reps N] [--max-mib M] [--smoke] [--map-only] [--memtypes hugetlb,thp,4k,4k-scattered]\n",
 				argv[0]);
 			return 2;
 		}

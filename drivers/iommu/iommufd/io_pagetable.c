@@ -5,9 +5,11 @@
  * are at the top of io_pagetable.h, the locks in iommufd_private.h.
  *
  * Every function taking both locks takes domains_rwsem first, then
- * iova_rwsem; changing the set of domains or accesses takes both for
- * write, changing the areas takes iova_rwsem for write (and domains_rwsem
- * for read, to walk the domains to fill), through iopt_iova_write_lock().
+ * iova_rwsem. Changing the areas takes iova_rwsem for write through
+ * iopt_iova_write_lock() (and domains_rwsem for read, to walk the domains
+ * to fill). Changing the set of domains or accesses takes both for write
+ * with a plain down_write() of iova_rwsem: no MAP can be filling then, a
+ * MAP holds domains_rwsem for read until its areas are done or gone.
  * A MAP fills its areas, and undoes a failed fill, with iova_rwsem
  * downgraded to read (io_pagetable.h).
  */

@@ -19,6 +19,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/iommufd.h>
 
@@ -582,12 +583,19 @@ static void area_unmap_unpin(struct iopt_area *area,
 		kfree(runs);
 }
 
+/* Runs a mapper gathers before it maps them with one IOTLB sync */
+#define MAP_RUNS 128
+/* The longest run: a scatterlist entry's length is an unsigned int */
+#define MAP_RUN_PAGES (SZ_1G >> PAGE_SHIFT)
+
 /*
- * Maps the consecutive indices of an area into a domain, each run of
- * physically contiguous memory with one iommu_map(), so the domain uses
- * the largest IOPTEs it can (every page on its own with @one_page).
- * [iopt_area_iova(area), run_iova) is mapped; the pending run, indices
- * [run_index, next_index) from run_phys, is not yet.
+ * Maps the consecutive indices of an area into a domain: the pages are
+ * gathered in runs of physically contiguous memory, so the domain uses
+ * the largest IOPTEs it can (every page a run of its own with @one_page),
+ * and up to MAP_RUNS runs are mapped by one iommu_map_sg(), one IOTLB
+ * sync for them all. [iopt_area_iova(area), run_iova) is mapped; the
+ * pending runs, indices [run_index, next_index), are not yet. Without
+ * the buffer (a failed allocation) each run is mapped on its own.
  */
 struct area_mapper {
 	struct iopt_area *area;
@@ -596,8 +604,10 @@ struct area_mapper {
 	unsigned long next_index;
 	unsigned long run_index;
 	unsigned long run_iova;
-	phys_addr_t run_phys;
-	size_t run_len;
+	unsigned int nr, max;
+	struct pfn_run *runs;
+	struct scatterlist *sgl;
+	struct pfn_run one;
 };
 
 static void mapper_init(struct area_mapper *m, struct iopt_area *area,
@@ -610,22 +620,87 @@ static void mapper_init(struct area_mapper *m, struct iopt_area *area,
 		.next_index = iopt_area_index(area),
 		.run_index = iopt_area_index(area),
 		.run_iova = iopt_area_iova(area),
+		.runs = &m->one,
+		.max = 1,
 	};
+	/* fail_iommufd takes the fallback: a run per map */
+	if (one_page || iommufd_should_fail())
+		return;
+	m->runs = kmalloc_array(MAP_RUNS, sizeof(*m->runs) + sizeof(*m->sgl),
+				GFP_KERNEL | __GFP_NOWARN);
+	if (!m->runs) {
+		m->runs = &m->one;
+		return;
+	}
+	m->sgl = (struct scatterlist *)(m->runs + MAP_RUNS);
+	m->max = MAP_RUNS;
 }
 
+static void mapper_done(struct area_mapper *m)
+{
+	if (m->runs != &m->one)
+		kfree(m->runs);
+}
+
+/* The bytes of the area run @run covers: their first one's address */
+static phys_addr_t mapper_run(struct area_mapper *m,
+			      const struct pfn_run *run, size_t *len)
+{
+	unsigned long start_byte = m->area->pages_offset;
+	unsigned long end_byte = start_byte + iopt_area_length(m->area);
+	unsigned long first = max(start_byte, run->index << PAGE_SHIFT);
+	unsigned long end = min(end_byte,
+				(run->index + run->npages) << PAGE_SHIFT);
+
+	*len = end - first;
+	return PFN_PHYS(run->pfn) + (first & ~PAGE_MASK);
+}
+
+/* Map the pending runs, all or none */
 static int mapper_flush(struct area_mapper *m)
 {
+	unsigned long iova = m->run_iova;
+	phys_addr_t phys;
+	unsigned int i;
+	ssize_t mapped;
+	size_t len;
 	int rc;
 
-	if (!m->run_len)
+	if (!m->nr)
 		return 0;
-	rc = iommu_map(m->domain, m->run_iova, m->run_phys, m->run_len,
-		       m->area->iommu_prot);
-	if (rc)
-		return rc;
-	m->run_iova += m->run_len;
+	if (m->sgl) {
+		sg_init_table(m->sgl, m->nr);
+		for (i = 0; i < m->nr; i++) {
+			phys = mapper_run(m, &m->runs[i], &len);
+			sg_set_page(&m->sgl[i], pfn_to_page(PHYS_PFN(phys)), len,
+				    offset_in_page(phys));
+			iova += len;
+		}
+		mapped = iommu_map_sg(m->domain, m->run_iova, m->sgl, m->nr,
+				      m->area->iommu_prot);
+		if (mapped < 0)
+			return mapped;
+		if (WARN_ON(mapped != iova - m->run_iova)) {
+			iommu_unmap(m->domain, m->run_iova, mapped);
+			return -EFAULT;
+		}
+	} else {
+		for (i = 0; i < m->nr; i++) {
+			phys = mapper_run(m, &m->runs[i], &len);
+			rc = iommu_map(m->domain, iova, phys, len,
+				       m->area->iommu_prot);
+			if (rc) {
+				if (iova != m->run_iova)
+					iommu_unmap(m->domain, m->run_iova,
+						    iova - m->run_iova);
+				return rc;
+			}
+			iova += len;
+		}
+	}
+	m->run_iova = iova;
 	m->run_index = m->next_index;
-	m->run_len = 0;
+	m->nr = 0;
 	return 0;
 }
 
@@ -636,28 +711,26 @@ static int mapper_flush(struct area_mapper *m)
 static int mapper_add(struct area_mapper *m, const unsigned long *pfns,
 		      unsigned int n)
 {
-	unsigned long start_byte = m->area->pages_offset;
-	unsigned long end_byte = start_byte + iopt_area_length(m->area);
+	struct pfn_run *run;
 	unsigned int i;
 	int rc;
 
 	for (i = 0; i < n; i++, m->next_index++) {
-		unsigned long pg_start = max(start_byte,
-					     m->next_index << PAGE_SHIFT);
-		unsigned long pg_end = min(end_byte,
-					   (m->next_index + 1) << PAGE_SHIFT);
-		phys_addr_t phys = PFN_PHYS(pfns[i]) + (pg_start & ~PAGE_MASK);
-
-		if (m->run_len &&
-		    (m->one_page || m->run_phys + m->run_len != phys)) {
+		run = m->nr ? &m->runs[m->nr - 1] : NULL;
+		if (run && !m->one_page && run->pfn + run->npages == pfns[i] &&
+		    run->npages < MAP_RUN_PAGES) {
+			run->npages++;
+			continue;
+		}
+		if (m->nr == m->max) {
 			rc = mapper_flush(m);
 			if (rc)
 				return rc;
 			cond_resched();
 		}
-		if (!m->run_len)
-			m->run_phys = phys;
-		m->run_len += pg_end - pg_start;
+		m->runs[m->nr++] = (struct pfn_run){ .index = m->next_index,
+						     .pfn = pfns[i],
+						     .npages = 1 };
 	}
 	return 0;
 }
@@ -783,21 +856,15 @@ static int area_fill_first(struct iopt_area *area, struct iommu_domain *domain,
 	rc = mapper_flush(&m);
 	if (rc)
 		goto err_unmap;
+	mapper_done(&m);
 	pinner_done(&pin);
 	return 0;
 
 err_unmap:
-	/* The pending run is not in the domain: its PFNs are known */
-	if (m.run_len) {
-		struct pfn_run run = {
-			.index = m.run_index,
-			.pfn = PHYS_PFN(m.run_phys),
-			.npages = m.next_index - m.run_index,
-		};
-
-		pages_unpin_runs(pages, &run, 1);
-	}
+	/* The pending runs are not in the domain: their PFNs are known */
+	pages_unpin_runs(pages, m.runs, m.nr);
 	area_unmap_unpin(area, domain, m.run_index);
+	mapper_done(&m);
 	pinner_done(&pin);
 	return rc;
 }
@@ -828,6 +895,7 @@ static int area_fill_more(struct iopt_area *area, struct iommu_domain *domain,
 	rc = mapper_flush(&m);
 	if (rc)
 		goto err_unmap;
+	mapper_done(&m);
 	return 0;
 
 err_unmap:
@@ -835,6 +903,7 @@ err_unmap:
 		WARN_ON(iommu_unmap(domain, iopt_area_iova(area),
 				    m.run_iova - iopt_area_iova(area)) !=
 			m.run_iova - iopt_area_iova(area));
+	mapper_done(&m);
 	return rc;
 }
 
