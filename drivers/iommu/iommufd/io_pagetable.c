@@ -79,13 +79,15 @@ static void iopt_check_invariants(struct io_pagetable *iopt)
 		WARN_ON(iopt_area_filling(area));
 		WARN_ON(area->in_domains != has_domains);
 		WARN_ON(iopt_area_iova(area) % iopt->iova_alignment);
-		if (!area->in_domains)
+		if (!area->in_domains) {
+			WARN_ON(area->pfn_domain);
 			continue;
+		}
 		/* PFNs are read back from a domain that has them */
 		xa_for_each(&iopt->domains, index, domain)
 			if (domain == area->pfn_domain)
 				break;
-		WARN_ON(domain != area->pfn_domain);
+		WARN_ON(!domain || domain != area->pfn_domain);
 	}
 }
 
@@ -480,7 +482,11 @@ static struct iommu_domain *iopt_other_domain(struct io_pagetable *iopt,
 	return NULL;
 }
 
-/* Unmap @area from the domains of @iopt; the first domain goes last */
+/*
+ * Unmap @area from the domains of @iopt with an index below @end_index
+ * (the ones a failed fill got to); the first domain goes last, each other
+ * one handing the PFNs over to it
+ */
 static void iopt_area_unfill_domains(struct iopt_area *area,
 				     struct io_pagetable *iopt,
 				     unsigned long end_index)
@@ -1057,7 +1063,8 @@ err_reserved:
  * @domain: A domain added by iopt_table_add_domain(); no device uses it
  *
  * Everything is unmapped from @domain; with the last domain gone, pages
- * no access uses are unpinned. Cannot fail.
+ * no access and no other area in domains (COPY) uses are unpinned. Cannot
+ * fail.
  *
  * Context: Process context; takes domains_rwsem and iova_rwsem.
  */

@@ -24,19 +24,22 @@
  *   (RLIMIT_MEMLOCK) follows the pins: a page is charged once however many
  *   users it has. Where the PFN of a pinned index is kept:
  *     - an index an access covers: in pages->pinned_pfns (accesses need
- *	 the struct page, and nothing else may hold it);
+ *	 the struct page; the entry is read back from a domain when the
+ *	 index was pinned for one already);
  *     - any other pinned index: only in the domains of the areas that
  *	 cover it. No memory is spent per page on them: a second domain
  *	 is filled, a COPY mapped and the last unmap unpinned with the
  *	 PFNs read back from a domain (area->pfn_domain), before that
- *	 domain lets them go.
+ *	 domain lets them go; long physically contiguous spans (THP,
+ *	 hugetlb) are recorded once per span to skip that reading.
  *
  *   Every area of an IOAS is mapped into every domain of it (HWPT paging
  *   domains built on the IOAS), whether or not a device is attached: an
  *   area is "in domains" (area->pages_node is in domains_itree) exactly
  *   while its IOAS has at least one domain.
  *
- *   Unmapping a domain or unpinning cannot fail and does not allocate.
+ *   Unmapping a domain or unpinning cannot fail (a buffer allocated on
+ *   the way has an on-stack fallback).
  *
  *   A MAP (or COPY) places its areas in area_itree under iova_rwsem held
  *   for write, marked "filling", then downgrades to read for the long
@@ -50,8 +53,10 @@
  *   writer ever sees a filling area.
  *
  * Locks: see the lock order in iommufd_private.h. The IOVA trees are
- * protected by iopt->iova_rwsem, the pins and the two trees of a pages
- * object by pages->mutex, area->num_accesses by pages->mutex.
+ * protected by iopt->iova_rwsem, the pins and the trees of a pages
+ * object by pages->mutex; area->num_accesses, area->in_domains and
+ * area->pfn_domain by pages->mutex. The last two change only with the
+ * area's IOAS locked as well, so its own IOAS reads them under its locks.
  */
 #ifndef __IO_PAGETABLE_H
 #define __IO_PAGETABLE_H
@@ -79,8 +84,10 @@ struct iopt_pages;
  * @filling: Its MAP is pinning and filling domains (see the model above);
  *	     set and cleared by the mapper, read by iopt_area_filling()
  * @num_accesses: Access pins made through this area (pages->mutex)
- * @pfn_domain: While @in_domains, the domain of @iopt the PFNs of the area
- *		are read back from (pages->mutex)
+ * @pfn_domain: While @in_domains, a domain of @iopt mapping the whole
+ *		area, the PFNs of its pages are read back from; another one
+ *		takes over before it is unmapped; NULL out of domains
+ *		(pages->mutex)
  */
 struct iopt_area {
 	struct interval_tree_node node;
@@ -187,6 +194,8 @@ struct iopt_reserved {
  * @pinned_pfns: index -> xa_mk_value(PFN) of every index an access covers
  * @domains_itree: Areas in domains (struct iopt_area.pages_node)
  * @access_itree: Spans pinned by accesses (struct iopt_pages_access)
+ * @records_itree: Long physically contiguous pinned spans and their PFNs
+ *		   (pages.c, struct pages_run_record)
  */
 struct iopt_pages {
 	struct kref kref;
@@ -203,6 +212,7 @@ struct iopt_pages {
 	struct xarray pinned_pfns;
 	struct rb_root_cached domains_itree;
 	struct rb_root_cached access_itree;
+	struct rb_root_cached records_itree;
 };
 
 struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx,

@@ -74,6 +74,7 @@ struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx,
 	xa_init(&pages->pinned_pfns);
 	pages->domains_itree = RB_ROOT_CACHED;
 	pages->access_itree = RB_ROOT_CACHED;
+	pages->records_itree = RB_ROOT_CACHED;
 	pages->uptr = ALIGN_DOWN(start, PAGE_SIZE);
 	pages->npages = (ALIGN(start + length, PAGE_SIZE) - pages->uptr) >>
 			PAGE_SHIFT;
@@ -99,6 +100,7 @@ void iopt_release_pages(struct kref *kref)
 	WARN_ON(!xa_empty(&pages->pinned_pfns));
 	WARN_ON(!RB_EMPTY_ROOT(&pages->domains_itree.rb_root));
 	WARN_ON(!RB_EMPTY_ROOT(&pages->access_itree.rb_root));
+	WARN_ON(!RB_EMPTY_ROOT(&pages->records_itree.rb_root));
 
 	xa_destroy(&pages->pinned_pfns);
 	mutex_destroy(&pages->mutex);
@@ -188,6 +190,68 @@ static int pages_pfn(struct iopt_pages *pages, unsigned long index,
 /* PFNs handled per step by the helpers below (an on-stack array) */
 #define PFN_BATCH 64
 
+/*
+ * A record of a long physically contiguous span of pinned indices: where
+ * an index has one, its PFN is not read back from a domain. Only a
+ * shortcut: made when it can be, dropped as soon as any of its indices is
+ * unpinned, so a record never outlives the pins it describes. Spans of
+ * RECORD_PAGES or more only: at most one byte per pinned page.
+ */
+struct pages_run_record {
+	struct interval_tree_node node;
+	unsigned long pfn;
+};
+
+#define RECORD_PAGES 64
+
+static void pages_record(struct iopt_pages *pages, unsigned long index,
+			 unsigned long pfn, unsigned long npages)
+{
+	struct pages_run_record *rec;
+
+	lockdep_assert_held(&pages->mutex);
+
+	if (npages < RECORD_PAGES)
+		return;
+	rec = kmalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!rec)
+		return;
+	rec->node.start = index;
+	rec->node.last = index + npages - 1;
+	rec->pfn = pfn;
+	interval_tree_insert(&rec->node, &pages->records_itree);
+}
+
+/* Record the long runs of @n pages just pinned at @index */
+static void pages_record_pinned(struct iopt_pages *pages, unsigned long index,
+				struct page **plist, unsigned long n)
+{
+	unsigned long i, j, pfn;
+
+	for (i = 0; i < n; i = j) {
+		pfn = page_to_pfn(plist[i]);
+		for (j = i + 1; j < n && page_to_pfn(plist[j]) == pfn + j - i;
+		     j++)
+			;
+		pages_record(pages, index + i, pfn, j - i);
+	}
+}
+
+/* [start, last] is being unpinned: the records touching it go */
+static void pages_drop_records(struct iopt_pages *pages, unsigned long start,
+			       unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	lockdep_assert_held(&pages->mutex);
+
+	while ((node = interval_tree_iter_first(&pages->records_itree, start,
+						last))) {
+		interval_tree_remove(node, &pages->records_itree);
+		kfree(container_of(node, struct pages_run_record, node));
+	}
+}
+
 /* Unpin @n PFNs; contiguous ones go back in one call */
 static void pages_unpin_pfns(struct iopt_pages *pages, unsigned long *pfns,
 			     unsigned int n)
@@ -252,6 +316,7 @@ static void pages_erase_range(struct iopt_pages *pages, unsigned long start,
 	WARN_ON(found != last - start + 1);
 
 	if (unpin) {
+		pages_drop_records(pages, start, last);
 		pages->npinned -= last - start + 1;
 		pages_uncharge(pages, last - start + 1);
 	}
@@ -408,25 +473,52 @@ static unsigned long area_index_iova(struct iopt_area *area,
 }
 
 /*
- * The PFNs of @n indices of @area from @index, read back from its
- * pfn_domain, which maps it (area->in_domains). A hole there is a bug of
- * iommufd and fails.
+ * The PFN of @index, which @area maps in @domain, and in *npages how many
+ * indices from it up to @last follow it contiguously, as far as a record
+ * tells (else 1): from the record, else read back from @domain. 0 for a
+ * hole in @domain, a bug of iommufd (page frame 0 is never user memory
+ * that iommufd pins: firmware keeps it on x86, RAM starts above it on the
+ * arm64 machines supported here).
+ */
+static unsigned long area_pfn_run(struct iopt_area *area,
+				  struct iommu_domain *domain,
+				  unsigned long index, unsigned long last,
+				  unsigned long *npages)
+{
+	struct interval_tree_node *node;
+
+	lockdep_assert_held(&area->pages->mutex);
+
+	node = interval_tree_iter_first(&area->pages->records_itree, index,
+					index);
+	if (node) {
+		*npages = min(node->last, last) - index + 1;
+		return container_of(node, struct pages_run_record, node)->pfn +
+		       index - node->start;
+	}
+	*npages = 1;
+	return PHYS_PFN(iommu_iova_to_phys(domain,
+					   area_index_iova(area, index)));
+}
+
+/*
+ * The PFNs of @n indices of @area from @index: recorded, or read back from
+ * its pfn_domain, which maps it (area->in_domains). A hole there is a bug
+ * of iommufd and fails.
  */
 static int area_read_pfns(struct iopt_area *area, unsigned long index,
 			  unsigned int n, unsigned long *pfns)
 {
+	unsigned long pfn, cnt, k;
 	unsigned int i;
 
-	lockdep_assert_held(&area->pages->mutex);
-
-	for (i = 0; i < n; i++) {
-		phys_addr_t phys = iommu_iova_to_phys(area->pfn_domain,
-						      area_index_iova(area,
-								      index + i));
-
-		if (WARN_ON_ONCE(!phys))
+	for (i = 0; i < n; i += cnt) {
+		pfn = area_pfn_run(area, area->pfn_domain, index + i,
+				   index + n - 1, &cnt);
+		if (WARN_ON_ONCE(!pfn))
 			return -EFAULT;
-		pfns[i] = PHYS_PFN(phys);
+		for (k = 0; k < cnt; k++)
+			pfns[i + k] = pfn + k;
 	}
 	return 0;
 }
@@ -484,6 +576,7 @@ static void pages_unpin_runs(struct iopt_pages *pages,
 					    dom.start, dom.last) {
 			if (!acc.is_hole)
 				continue;
+			pages_drop_records(pages, acc.start, acc.last);
 			for (; r < nr; r++) {
 				const struct pfn_run *run = &runs[r];
 				unsigned long run_last = run->index +
@@ -518,67 +611,85 @@ static void pages_unpin_runs(struct iopt_pages *pages,
 #define UNMAP_RUNS 256
 
 /*
- * Unmap from @domain the area's pages from its first index to before
- * @end_index, unpinning the ones no node covers. Their PFNs are read back
- * from @domain, in physically contiguous runs; the domain is unmapped in
- * chunks that end where the memory is not contiguous, so no IOPTE is cut.
- * Cannot fail; a buffer of runs is allocated if it can be, else a few on
- * the stack do.
+ * Unmap [@iova, @end) from @domain and unpin the @nr runs it mapped, the
+ * indices no node covers. An unmap that came short (a bug) leaks the pins
+ * rather than unpin pages a device may still reach.
+ */
+static void domain_unmap_unpin(struct iopt_pages *pages,
+			       struct iommu_domain *domain, unsigned long iova,
+			       unsigned long end, const struct pfn_run *runs,
+			       unsigned int nr)
+{
+	if (iova != end && WARN_ON(iommu_unmap(domain, iova, end - iova) !=
+				   end - iova))
+		return;
+	pages_unpin_runs(pages, runs, nr);
+}
+
+/*
+ * Unmap from @domain, the area's last domain, the area's pages from its
+ * first index to before @end_index, exactly what @domain maps of it, and
+ * unpin the ones no node covers: the area is out of domains_itree
+ * already. Their PFNs are recorded or read back from @domain, in
+ * physically contiguous runs; the domain is unmapped in chunks that end
+ * where the memory is not contiguous, so no IOPTE is cut. pages->mutex is
+ * held throughout: the PFNs are nowhere else. Cannot fail; a buffer of
+ * runs is allocated if it can be, else a few on the stack do.
  */
 static void area_unmap_unpin(struct iopt_area *area,
 			     struct iommu_domain *domain,
 			     unsigned long end_index)
 {
-	unsigned long chunk_iova = iopt_area_iova(area), iova, index, pfn;
+	unsigned long chunk_iova = iopt_area_iova(area), iova, index, pfn, cnt;
 	struct pfn_run stack_runs[8], *runs;
-	unsigned int nr = 0, max;
+	unsigned int nr = 0, max_runs, step = 0;
 	bool contig = false;
-	size_t unmapped;
 
 	lockdep_assert_held(&area->pages->mutex);
 
+	if (end_index == iopt_area_index(area))
+		return;
 	/* fail_iommufd takes the fallback: the chunks get short */
 	runs = iommufd_should_fail() ? NULL :
 	       kmalloc_array(UNMAP_RUNS, sizeof(*runs),
 			     GFP_KERNEL | __GFP_NOWARN);
-	max = UNMAP_RUNS;
+	max_runs = UNMAP_RUNS;
 	if (!runs) {
 		runs = stack_runs;
-		max = ARRAY_SIZE(stack_runs);
+		max_runs = ARRAY_SIZE(stack_runs);
 	}
 
-	for (index = iopt_area_index(area); index < end_index; index++) {
+	for (index = iopt_area_index(area); index < end_index; index += cnt) {
+		if (!(++step % PFN_BATCH))
+			cond_resched();
 		iova = area_index_iova(area, index);
-		pfn = PHYS_PFN(iommu_iova_to_phys(domain, iova));
+		pfn = area_pfn_run(area, domain, index, end_index - 1, &cnt);
 		if (WARN_ON_ONCE(!pfn)) {
-			/* Not mapped: a bug; leak the pin, unpin no stranger */
+			/* Not mapped: a bug. Leak its pin, cut around it */
+			domain_unmap_unpin(area->pages, domain, chunk_iova, iova,
+					   runs, nr);
+			chunk_iova = area_index_iova(area, index + 1);
+			nr = 0;
 			contig = false;
 			continue;
 		}
 		if (contig && runs[nr - 1].pfn + runs[nr - 1].npages == pfn) {
-			runs[nr - 1].npages++;
+			runs[nr - 1].npages += cnt;
 			continue;
 		}
-		if (nr == max) {
+		if (nr == max_runs) {
 			/* A cut between two pages no IOPTE can span */
-			unmapped = iommu_unmap(domain, chunk_iova,
-					       iova - chunk_iova);
-			WARN_ON(unmapped != iova - chunk_iova);
-			pages_unpin_runs(area->pages, runs, nr);
+			domain_unmap_unpin(area->pages, domain, chunk_iova, iova,
+					   runs, nr);
 			chunk_iova = iova;
 			nr = 0;
-			cond_resched();
 		}
 		runs[nr++] = (struct pfn_run){ .index = index, .pfn = pfn,
-					       .npages = 1 };
+					       .npages = cnt };
 		contig = true;
 	}
-	iova = area_index_iova(area, end_index);
-	if (iova != chunk_iova) {
-		unmapped = iommu_unmap(domain, chunk_iova, iova - chunk_iova);
-		WARN_ON(unmapped != iova - chunk_iova);
-	}
-	pages_unpin_runs(area->pages, runs, nr);
+	domain_unmap_unpin(area->pages, domain, chunk_iova,
+			   area_index_iova(area, end_index), runs, nr);
 	if (runs != stack_runs)
 		kfree(runs);
 }
@@ -739,7 +850,7 @@ static int mapper_add(struct area_mapper *m, const unsigned long *pfns,
 static int map_from_domains(struct area_mapper *m, unsigned long last)
 {
 	unsigned long pfns[PFN_BATCH];
-	int n;
+	int n, rc;
 
 	while (m->next_index <= last) {
 		n = pages_domains_read(m->area->pages, m->next_index,
@@ -747,9 +858,10 @@ static int map_from_domains(struct area_mapper *m, unsigned long last)
 					     last - m->next_index + 1), pfns);
 		if (n < 0)
 			return n;
-		n = mapper_add(m, pfns, n);
-		if (n)
-			return n;
+		rc = mapper_add(m, pfns, n);
+		if (rc)
+			return rc;
+		cond_resched();
 	}
 	return 0;
 }
@@ -779,6 +891,7 @@ static int map_from_access(struct area_mapper *m, unsigned long last)
 		rc = rc ?: mapper_add(m, pfns, n);
 		if (rc)
 			return rc;
+		cond_resched();
 	}
 	return 0;
 }
@@ -811,6 +924,9 @@ static int map_from_pins(struct area_mapper *m, struct pages_pinner *pin,
 				return rc;
 			}
 		}
+		/* Taken: an unpin from now on drops the records */
+		pages_record_pinned(m->area->pages, m->next_index - npinned,
+				    pin->plist, npinned);
 		cond_resched();
 	}
 	return 0;
@@ -891,6 +1007,7 @@ static int area_fill_more(struct iopt_area *area, struct iommu_domain *domain,
 		     mapper_add(&m, pfns, n);
 		if (rc)
 			goto err_unmap;
+		cond_resched();
 	}
 	rc = mapper_flush(&m);
 	if (rc)
@@ -951,9 +1068,10 @@ out_unlock:
  * iopt_area_unfill_domain() - Unmap an area from one domain of its IOAS
  * @area: The area, mapped into @domain by iopt_area_fill_domain()
  * @domain: The domain
- * @keep: Another domain of the IOAS that keeps the area mapped, or NULL
- *	  if @domain is the last: then the area leaves domains_itree and
- *	  what nothing else uses is unpinned
+ * @keep: Another domain of the IOAS that keeps the area mapped (and
+ *	  becomes its pfn_domain if @domain was), or NULL if @domain is the
+ *	  last: then the area leaves domains_itree and what nothing else uses
+ *	  is unpinned, under pages->mutex
  *
  * Cannot fail.
  *
@@ -982,6 +1100,8 @@ void iopt_area_unfill_domain(struct iopt_area *area,
 		WARN_ON(unmapped != iopt_area_length(area));
 		return;
 	}
+	/* The last domain is the one PFNs were read back from */
+	WARN_ON_ONCE(area->pfn_domain != domain);
 	interval_tree_remove(&area->pages_node, &pages->domains_itree);
 	area->in_domains = false;
 	area_unmap_unpin(area, domain, iopt_area_last_index(area) + 1);

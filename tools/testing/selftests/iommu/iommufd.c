@@ -2787,9 +2787,9 @@ TEST_F(iommufd_mock_domain, pins_follow_users)
 {
 	const __u64 iova = MOCK_APERTURE_START;
 	uint8_t *mem = buffer;
-	__u32 pages_id, ioas2, stdev2, hwpt2;
+	__u32 pages_id, ioas2, stdev2, hwpt2, stdev3, hwpt3;
 	int access_fd;
-	__u64 dst;
+	__u64 dst, dst2;
 
 	test_ioctl_ioas_map_fixed(mem, 8 * PAGE_SIZE, iova);
 	test_cmd_create_access(self->ioas_id, &access_fd,
@@ -2811,6 +2811,12 @@ TEST_F(iommufd_mock_domain, pins_follow_users)
 		test_cmd_md_check_refs(mem, 8 * PAGE_SIZE, 1);
 		test_cmd_md_check_map(self->hwpt_id[1], iova, 8 * PAGE_SIZE,
 				      mem);
+		/* A COPY reads them from there */
+		test_ioctl_ioas_copy(MAP_RW, ioas2, self->ioas_id,
+				     2 * PAGE_SIZE, iova, &dst2);
+		test_cmd_md_check_map(hwpt2, dst2, 2 * PAGE_SIZE, mem);
+		test_ioctl_ioas_unmap_id(ioas2, dst2, 2 * PAGE_SIZE);
+		test_cmd_md_check_refs(mem, 8 * PAGE_SIZE, 1);
 		test_ioctl_destroy(self->stdev_id[1]);
 		test_ioctl_destroy(self->hwpt_id[1]);
 	}
@@ -2818,6 +2824,15 @@ TEST_F(iommufd_mock_domain, pins_follow_users)
 	test_cmd_md_check_refs(mem, 2 * PAGE_SIZE, 0);
 	test_cmd_md_check_refs(mem + 2 * PAGE_SIZE, 6 * PAGE_SIZE, 1);
 	test_cmd_md_check_map(hwpt2, dst, 4 * PAGE_SIZE, mem + 4 * PAGE_SIZE);
+
+	/*
+	 * A domain again: filled from the access's PFNs, from the COPY's
+	 * domain and by pinning, each page still pinned once
+	 */
+	test_cmd_mock_domain(self->ioas_id, &stdev3, &hwpt3, NULL);
+	test_cmd_md_check_map(hwpt3, iova, 8 * PAGE_SIZE, mem);
+	test_cmd_md_check_refs(mem, 8 * PAGE_SIZE, 1);
+	test_ioctl_destroy(stdev3);
 
 	test_cmd_destroy_access_pages(access_fd, pages_id);
 	test_cmd_md_check_refs(mem, 4 * PAGE_SIZE, 0);
