@@ -419,6 +419,13 @@ static size_t mock_paging_unmap_pages(struct iommu_domain *domain,
 			WARN_ON(i == 0 && !(val & MOCK_SLOT_START));
 			WARN_ON(i == nr - 1 && !(val & MOCK_SLOT_LAST));
 		}
+		/* Nor does it ever cut a huge IOPTE */
+		if (val & MOCK_SLOT_HUGE) {
+			WARN_ON(i == 0 && iova % MOCK_HUGE_PAGE_SIZE);
+			WARN_ON(i == nr - 1 &&
+				(iova + nr * MOCK_IO_PAGE_SIZE) %
+					MOCK_HUGE_PAGE_SIZE);
+		}
 	}
 	return i * MOCK_IO_PAGE_SIZE;
 }

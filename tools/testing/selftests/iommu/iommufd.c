@@ -2845,6 +2845,34 @@ TEST_F(iommufd_mock_domain, pins_follow_users)
 	test_ioctl_destroy(ioas2);
 }
 
+/*
+ * Memory whose pages were faulted last page first: no two neighbours are
+ * physically contiguous, so the last unmap reads more runs than it
+ * buffers and unmaps in several chunks, each cut between two runs (the
+ * mock WARNs on a cut inside what one map made)
+ */
+TEST_F(iommufd_mock_domain, unmap_scattered)
+{
+	const size_t len = 1024 * PAGE_SIZE;
+	uint8_t *mem;
+	__u64 iova;
+	size_t off;
+
+	/* Shared, as buffer: no THP */
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	for (off = len; off; off -= PAGE_SIZE)
+		mem[off - PAGE_SIZE] = off / PAGE_SIZE;
+
+	test_ioctl_ioas_map(mem, len, &iova);
+	check_map_all(iova, len, mem);
+	test_cmd_md_check_refs(mem, len, 1);
+	test_ioctl_ioas_unmap(iova, len);
+	test_cmd_md_check_refs(mem, len, 0);
+	ASSERT_EQ(0, munmap(mem, len));
+}
+
 /* Every start and end at mock page granularity over eight pages */
 TEST_F_TIMEOUT(iommufd_mock_domain, all_aligns, 300)
 {
