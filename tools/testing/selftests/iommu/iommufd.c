@@ -2790,6 +2790,7 @@ TEST_F(iommufd_mock_domain, pins_follow_users)
 	__u32 pages_id, ioas2, stdev2, hwpt2, stdev3, hwpt3;
 	int access_fd;
 	__u64 dst, dst2;
+	long kb = PAGE_SIZE / 1024, pin0 = proc_status_kb("VmPin");
 
 	test_ioctl_ioas_map_fixed(mem, 8 * PAGE_SIZE, iova);
 	test_cmd_create_access(self->ioas_id, &access_fd,
@@ -2802,8 +2803,9 @@ TEST_F(iommufd_mock_domain, pins_follow_users)
 	test_ioctl_ioas_copy(MAP_RW, ioas2, self->ioas_id, 4 * PAGE_SIZE,
 			     iova + 4 * PAGE_SIZE, &dst);
 	test_cmd_md_check_map(hwpt2, dst, 4 * PAGE_SIZE, mem + 4 * PAGE_SIZE);
-	/* Once each, however many users */
+	/* Once each, however many users; charged once */
 	test_cmd_md_check_refs(mem, 8 * PAGE_SIZE, 1);
+	ASSERT_EQ(pin0 + 8 * kb, proc_status_kb("VmPin"));
 
 	/* The first domain goes: the other one of the IOAS has the PFNs */
 	test_ioctl_destroy(self->stdev_id[0]);
@@ -2824,6 +2826,7 @@ TEST_F(iommufd_mock_domain, pins_follow_users)
 	test_cmd_md_check_refs(mem, 2 * PAGE_SIZE, 0);
 	test_cmd_md_check_refs(mem + 2 * PAGE_SIZE, 6 * PAGE_SIZE, 1);
 	test_cmd_md_check_map(hwpt2, dst, 4 * PAGE_SIZE, mem + 4 * PAGE_SIZE);
+	ASSERT_EQ(pin0 + 6 * kb, proc_status_kb("VmPin"));
 
 	/*
 	 * A domain again: filled from the access's PFNs, from the COPY's
@@ -2832,6 +2835,7 @@ TEST_F(iommufd_mock_domain, pins_follow_users)
 	test_cmd_mock_domain(self->ioas_id, &stdev3, &hwpt3, NULL);
 	test_cmd_md_check_map(hwpt3, iova, 8 * PAGE_SIZE, mem);
 	test_cmd_md_check_refs(mem, 8 * PAGE_SIZE, 1);
+	ASSERT_EQ(pin0 + 8 * kb, proc_status_kb("VmPin"));
 	test_ioctl_destroy(stdev3);
 
 	test_cmd_destroy_access_pages(access_fd, pages_id);
@@ -2842,6 +2846,7 @@ TEST_F(iommufd_mock_domain, pins_follow_users)
 	test_cmd_md_check_refs(mem + 4 * PAGE_SIZE, 4 * PAGE_SIZE, 1);
 	test_ioctl_destroy(stdev2);
 	test_cmd_md_check_refs(mem, 8 * PAGE_SIZE, 0);
+	ASSERT_EQ(pin0, proc_status_kb("VmPin"));
 	test_ioctl_destroy(ioas2);
 }
 
