@@ -2166,9 +2166,9 @@ struct map_during_args {
 	bool done;
 };
 
-static void *map_during_thread(void *data)
+/* The MAP of the threads below: one page at args->iova */
+static void map_during_one(struct map_during_args *args)
 {
-	struct map_during_args *args = data;
 	__u64 iova = args->iova;
 
 	args->rc = _test_ioctl_ioas_map(args->fd, args->ioas_id, args->buf,
@@ -2177,6 +2177,13 @@ static void *map_during_thread(void *data)
 					IOMMU_IOAS_MAP_WRITEABLE |
 					IOMMU_IOAS_MAP_READABLE);
 	args->err = args->rc ? errno : 0;
+}
+
+static void *map_during_thread(void *data)
+{
+	struct map_during_args *args = data;
+
+	map_during_one(args);
 	__atomic_store_n(&args->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -2304,11 +2311,10 @@ static bool fail_iommufd_attr(const char *name, const char *val, char *old,
 static void *failed_map_thread(void *data)
 {
 	struct map_during_args *args = data;
-	__u64 iova = args->iova;
 	char path[64];
 	int fd;
 
-	/* fail_iommufd fails this thread's second fault point: the pin */
+	/* fail_iommufd fails this thread's third fault point: the pin */
 	snprintf(path, sizeof(path), "/proc/self/task/%ld/make-it-fail",
 		 (long)syscall(SYS_gettid));
 	fd = open(path, O_WRONLY);
@@ -2319,12 +2325,7 @@ static void *failed_map_thread(void *data)
 		__atomic_store_n(&args->done, true, __ATOMIC_RELEASE);
 		return NULL;
 	}
-	args->rc = _test_ioctl_ioas_map(args->fd, args->ioas_id, args->buf,
-					PAGE_SIZE, &iova,
-					IOMMU_IOAS_MAP_FIXED_IOVA |
-					IOMMU_IOAS_MAP_WRITEABLE |
-					IOMMU_IOAS_MAP_READABLE);
-	args->err = args->rc ? errno : 0;
+	map_during_one(args);
 	if (write(fd, "0", 1) != 1)
 		args->rc = -3;
 	close(fd);
