@@ -47,6 +47,68 @@ static unsigned long pin_batch_pages(void)
 	return max_t(size_t, bytes / sizeof(struct page *), 1);
 }
 
+/*
+ * A record of a long physically contiguous span of pinned indices: where
+ * an index has one, its PFN is not read back from a domain. Only a
+ * shortcut: made when it can be, dropped as soon as any of its indices is
+ * unpinned, so a record never outlives the pins it describes. Spans of
+ * RECORD_PAGES or more only: at most one byte per pinned page.
+ */
+struct pages_run_record {
+	struct interval_tree_node node;
+	unsigned long pfn;
+};
+
+#define RECORD_PAGES 64
+
+static void pages_record(struct iopt_pages *pages, unsigned long index,
+			 unsigned long pfn, unsigned long npages)
+{
+	struct pages_run_record *rec;
+
+	lockdep_assert_held(&pages->mutex);
+
+	if (npages < RECORD_PAGES)
+		return;
+	rec = kmalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!rec)
+		return;
+	rec->node.start = index;
+	rec->node.last = index + npages - 1;
+	rec->pfn = pfn;
+	interval_tree_insert(&rec->node, &pages->records_itree);
+}
+
+/* Record the long runs of @n pages just pinned at @index */
+static void pages_record_pinned(struct iopt_pages *pages, unsigned long index,
+				struct page **plist, unsigned long n)
+{
+	unsigned long i, j, pfn;
+
+	for (i = 0; i < n; i = j) {
+		pfn = page_to_pfn(plist[i]);
+		for (j = i + 1; j < n && page_to_pfn(plist[j]) == pfn + j - i;
+		     j++)
+			;
+		pages_record(pages, index + i, pfn, j - i);
+	}
+}
+
+/* [start, last] is being unpinned: the records touching it go */
+static void pages_drop_records(struct iopt_pages *pages, unsigned long start,
+			       unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	lockdep_assert_held(&pages->mutex);
+
+	while ((node = interval_tree_iter_first(&pages->records_itree, start,
+						last))) {
+		interval_tree_remove(node, &pages->records_itree);
+		kfree(container_of(node, struct pages_run_record, node));
+	}
+}
+
 /**
  * iopt_alloc_pages() - Describe a range of user memory, pinning nothing
  * @ictx: The context, for its accounting mode
@@ -100,7 +162,11 @@ void iopt_release_pages(struct kref *kref)
 	WARN_ON(!xa_empty(&pages->pinned_pfns));
 	WARN_ON(!RB_EMPTY_ROOT(&pages->domains_itree.rb_root));
 	WARN_ON(!RB_EMPTY_ROOT(&pages->access_itree.rb_root));
-	WARN_ON(!RB_EMPTY_ROOT(&pages->records_itree.rb_root));
+	if (WARN_ON(!RB_EMPTY_ROOT(&pages->records_itree.rb_root))) {
+		mutex_lock(&pages->mutex);
+		pages_drop_records(pages, 0, ULONG_MAX);
+		mutex_unlock(&pages->mutex);
+	}
 
 	xa_destroy(&pages->pinned_pfns);
 	mutex_destroy(&pages->mutex);
@@ -189,68 +255,6 @@ static int pages_pfn(struct iopt_pages *pages, unsigned long index,
 
 /* PFNs handled per step by the helpers below (an on-stack array) */
 #define PFN_BATCH 64
-
-/*
- * A record of a long physically contiguous span of pinned indices: where
- * an index has one, its PFN is not read back from a domain. Only a
- * shortcut: made when it can be, dropped as soon as any of its indices is
- * unpinned, so a record never outlives the pins it describes. Spans of
- * RECORD_PAGES or more only: at most one byte per pinned page.
- */
-struct pages_run_record {
-	struct interval_tree_node node;
-	unsigned long pfn;
-};
-
-#define RECORD_PAGES 64
-
-static void pages_record(struct iopt_pages *pages, unsigned long index,
-			 unsigned long pfn, unsigned long npages)
-{
-	struct pages_run_record *rec;
-
-	lockdep_assert_held(&pages->mutex);
-
-	if (npages < RECORD_PAGES)
-		return;
-	rec = kmalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!rec)
-		return;
-	rec->node.start = index;
-	rec->node.last = index + npages - 1;
-	rec->pfn = pfn;
-	interval_tree_insert(&rec->node, &pages->records_itree);
-}
-
-/* Record the long runs of @n pages just pinned at @index */
-static void pages_record_pinned(struct iopt_pages *pages, unsigned long index,
-				struct page **plist, unsigned long n)
-{
-	unsigned long i, j, pfn;
-
-	for (i = 0; i < n; i = j) {
-		pfn = page_to_pfn(plist[i]);
-		for (j = i + 1; j < n && page_to_pfn(plist[j]) == pfn + j - i;
-		     j++)
-			;
-		pages_record(pages, index + i, pfn, j - i);
-	}
-}
-
-/* [start, last] is being unpinned: the records touching it go */
-static void pages_drop_records(struct iopt_pages *pages, unsigned long start,
-			       unsigned long last)
-{
-	struct interval_tree_node *node;
-
-	lockdep_assert_held(&pages->mutex);
-
-	while ((node = interval_tree_iter_first(&pages->records_itree, start,
-						last))) {
-		interval_tree_remove(node, &pages->records_itree);
-		kfree(container_of(node, struct pages_run_record, node));
-	}
-}
 
 /* Unpin @n PFNs; contiguous ones go back in one call */
 static void pages_unpin_pfns(struct iopt_pages *pages, unsigned long *pfns,
@@ -553,6 +557,23 @@ struct pfn_run {
 	unsigned long npages;
 };
 
+/* Unpin @npages contiguous pages from @pfn, rescheduling on long runs */
+static void pages_unpin_contig(struct iopt_pages *pages, unsigned long pfn,
+			       unsigned long npages)
+{
+	unsigned long n;
+
+	while (npages) {
+		n = min_t(unsigned long, npages, SZ_16M >> PAGE_SHIFT);
+		unpin_user_page_range_dirty_lock(pfn_to_page(pfn), n,
+						 pages->writable);
+		pfn += n;
+		npages -= n;
+		if (npages)
+			cond_resched();
+	}
+}
+
 /*
  * Unpin the indices of @runs (ascending) that no node covers: a merge of
  * the runs with the uncovered spans of what they cover.
@@ -561,7 +582,7 @@ static void pages_unpin_runs(struct iopt_pages *pages,
 			     const struct pfn_run *runs, unsigned int nr)
 {
 	struct interval_tree_span_iter dom, acc;
-	unsigned long total = 0, n;
+	unsigned long total = 0;
 	unsigned int r = 0;
 
 	lockdep_assert_held(&pages->mutex);
@@ -583,17 +604,15 @@ static void pages_unpin_runs(struct iopt_pages *pages,
 							 run->npages - 1;
 				unsigned long s = max(acc.start, run->index);
 				unsigned long e = min(acc.last, run_last);
-				struct page *page;
 
 				if (run->index > acc.last)
 					break;
 				if (s <= e) {
-					page = pfn_to_page(run->pfn + s -
-							   run->index);
-					n = e - s + 1;
-					unpin_user_page_range_dirty_lock(page, n,
-									 pages->writable);
-					total += n;
+					pages_unpin_contig(pages,
+							   run->pfn + s -
+								   run->index,
+							   e - s + 1);
+					total += e - s + 1;
 				}
 				/* The run goes on into the next span */
 				if (run_last > acc.last)
@@ -621,8 +640,14 @@ static void domain_unmap_unpin(struct iopt_pages *pages,
 			       unsigned int nr)
 {
 	if (iova != end && WARN_ON(iommu_unmap(domain, iova, end - iova) !=
-				   end - iova))
+				   end - iova)) {
+		/* Uncovered now: no record may speak for them any more */
+		if (nr)
+			pages_drop_records(pages, runs[0].index,
+					   runs[nr - 1].index +
+						   runs[nr - 1].npages - 1);
 		return;
+	}
 	pages_unpin_runs(pages, runs, nr);
 }
 
@@ -696,7 +721,7 @@ static void area_unmap_unpin(struct iopt_area *area,
 
 /* Runs a mapper gathers before it maps them with one IOTLB sync */
 #define MAP_RUNS 128
-/* The longest run: a scatterlist entry's length is an unsigned int */
+/* The longest run in a scatterlist: an entry's length is an unsigned int */
 #define MAP_RUN_PAGES (SZ_1G >> PAGE_SHIFT)
 
 /*
@@ -724,6 +749,8 @@ struct area_mapper {
 static void mapper_init(struct area_mapper *m, struct iopt_area *area,
 			struct iommu_domain *domain, bool one_page)
 {
+	unsigned int max_runs;
+
 	*m = (struct area_mapper){
 		.area = area,
 		.domain = domain,
@@ -734,17 +761,22 @@ static void mapper_init(struct area_mapper *m, struct iopt_area *area,
 		.runs = &m->one,
 		.max = 1,
 	};
-	/* fail_iommufd takes the fallback: a run per map */
+	/*
+	 * PAGE_SIZE IOPTEs: iommu_map_sg() would join contiguous pages into
+	 * larger ones. fail_iommufd takes the fallback: a run per map.
+	 */
 	if (one_page || iommufd_should_fail())
 		return;
-	m->runs = kmalloc_array(MAP_RUNS, sizeof(*m->runs) + sizeof(*m->sgl),
+	max_runs = min_t(unsigned long, MAP_RUNS,
+			 iopt_area_last_index(area) - iopt_area_index(area) + 1);
+	m->runs = kmalloc_array(max_runs, sizeof(*m->runs) + sizeof(*m->sgl),
 				GFP_KERNEL | __GFP_NOWARN);
 	if (!m->runs) {
 		m->runs = &m->one;
 		return;
 	}
-	m->sgl = (struct scatterlist *)(m->runs + MAP_RUNS);
-	m->max = MAP_RUNS;
+	m->sgl = (struct scatterlist *)(m->runs + max_runs);
+	m->max = max_runs;
 }
 
 static void mapper_done(struct area_mapper *m)
@@ -829,7 +861,7 @@ static int mapper_add(struct area_mapper *m, const unsigned long *pfns,
 	for (i = 0; i < n; i++, m->next_index++) {
 		run = m->nr ? &m->runs[m->nr - 1] : NULL;
 		if (run && !m->one_page && run->pfn + run->npages == pfns[i] &&
-		    run->npages < MAP_RUN_PAGES) {
+		    (!m->sgl || run->npages < MAP_RUN_PAGES)) {
 			run->npages++;
 			continue;
 		}
